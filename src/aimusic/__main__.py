@@ -1,0 +1,5 @@
+import sys
+
+from aimusic.cli import main
+
+sys.exit(main())

@@ -1,0 +1,257 @@
+"""The Python API. Every front door (CLI, MCP, batches) calls these functions.
+
+    >>> import aimusic
+    >>> result = aimusic.run("local/sketch/text-to-audio", {"tags": "lofi, 80 BPM", "duration": 5}, "out")
+    >>> result.files
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Callable
+
+from aimusic.catalog import ModelEntry, all_models, get_model
+from aimusic.config import KEYED_PROVIDERS, get_key, require_key
+from aimusic.errors import AimusicError, InputError, InputFileError, Interrupted, UsageError
+from aimusic.spec import ModelInput, is_url, parse_input_json, validate
+
+AUDIO_REFERENCE_FIELDS = ("audio", "reference_audio")
+
+
+@dataclass
+class RunResult:
+    model: str
+    provider: str
+    task: str
+    files: list[str]
+    sidecars: list[str]
+    seeds: list[int | None]
+    cost_usd: float | None
+    timings: dict[str, float]
+    input: dict[str, Any]
+    extra_files: list[dict[str, str]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def aimusic_version() -> str:
+    try:
+        return version("aimusic")
+    except PackageNotFoundError:  # running from a source tree
+        return "0.1.0+src"
+
+
+def library_versions(names: tuple[str, ...] = ("numpy", "soundfile", "soxr", "pydantic")) -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def models() -> list[ModelEntry]:
+    return all_models()
+
+
+def choose_provider(model: ModelEntry, provider: str = "auto") -> str:
+    """The provider that will run `model`: the one asked for, or for `auto` the first of the
+    model's providers whose key is present (a direct provider before a reseller)."""
+    if provider and provider != "auto":
+        if provider not in model.providers:
+            raise UsageError(f"{model.id} does not run on provider {provider!r}",
+                             field="provider", hint=f"choose one of: {', '.join(model.providers)}")
+        return provider
+    for candidate in model.providers:
+        if candidate not in KEYED_PROVIDERS or get_key(candidate):
+            return candidate
+    return model.providers[0]
+
+
+def check_audio_references(request: ModelInput) -> None:
+    """Local source files must exist and be readable before anything else happens (66)."""
+    for name in AUDIO_REFERENCE_FIELDS:
+        value = getattr(request, name, None)
+        if not value or is_url(value):
+            continue
+        path = Path(value).expanduser()
+        if not path.exists():
+            raise InputFileError(f"{name}: file not found: {path}", field=name)
+        if path.is_dir() or not os.access(path, os.R_OK):
+            raise InputFileError(f"{name}: cannot read {path}", field=name)
+
+
+def prepare(model_id: str, input: dict[str, Any] | str, provider: str = "auto"
+            ) -> tuple[ModelEntry, ModelInput, str]:
+    """Resolve, validate and authorise a request without running it. No network, no heavy import."""
+    model = get_model(model_id)
+    data = parse_input_json(input) if isinstance(input, str) else input
+    if not isinstance(data, dict):
+        raise InputError("input must be a JSON object", field="input")
+    request = validate(model.input_model, data)
+    check_audio_references(request)
+    chosen = choose_provider(model, provider)
+    if chosen in KEYED_PROVIDERS:
+        require_key(chosen)
+    return model, request, chosen
+
+
+def resolve_seed(request: ModelInput) -> ModelInput:
+    if getattr(request, "seed", None) == -1:
+        return request.model_copy(update={"seed": secrets.randbelow(2**31 - 1)})
+    return request
+
+
+def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = ".", *,
+        provider: str = "auto", format: str | None = None, finish: str | None = None,
+        options: dict[str, Any] | None = None, progress: Callable[..., None] | None = None,
+        cancel_event: threading.Event | None = None, log: Callable[[str], None] | None = None,
+        ) -> RunResult:
+    """Run one model on one input and write its files (atomically) with sidecars."""
+    from aimusic.engines.base import RunContext
+    from aimusic.engines.registry import engine_class
+    from aimusic.output import OutputSink
+
+    started = time.perf_counter()
+    model, request, chosen = prepare(model_id, input, provider)
+    request = resolve_seed(request)
+    if format is not None:
+        from aimusic.audio.io import format_for
+
+        format = format_for(format)
+    engine = engine_class(chosen)()
+    ctx = RunContext(options=dict(options or {}), cancel_event=cancel_event or threading.Event(), log=log)
+    if progress is not None:
+        ctx.progress = progress
+    validated_at = time.perf_counter()
+    sink = OutputSink(output_dir)
+    try:
+        outcome = engine.run(model, request, ctx, sink)
+        ran_at = time.perf_counter()
+        pending = _pending_outputs(model, chosen, request, outcome, sink, format, finish, engine)
+        timings = {"validate_s": validated_at - started, "run_s": ran_at - validated_at}
+        for item in pending:
+            item.sidecar["timings"] = dict(timings)
+        committed = sink.commit(pending)
+    except KeyboardInterrupt:
+        sink.abort()
+        raise Interrupted("interrupted; no file was written") from None
+    except BaseException:
+        sink.abort()
+        raise
+    timings["total_s"] = time.perf_counter() - started
+    return RunResult(
+        model=model.id, provider=chosen, task=model.task,
+        files=[str(c.audio) for c in committed], sidecars=[str(c.sidecar) for c in committed],
+        seeds=[t.seed for t in outcome.takes], cost_usd=outcome.cost_usd, timings=timings,
+        input=request.to_json_dict(),
+        extra_files=[{k: str(v) for k, v in c.extras.items()} for c in committed],
+        metadata=outcome.metadata)
+
+
+def _pending_outputs(model: ModelEntry, provider: str, request: ModelInput, outcome: Any, sink: Any,
+                     fmt: str | None, finish: str | None, engine: Any) -> list[Any]:
+    from aimusic.audio.io import audio_info, format_for, read_audio
+    from aimusic.output import PendingOutput
+    from aimusic.output.naming import stem_for, title_for
+
+    if not outcome.takes:
+        raise AimusicError(f"{provider} returned no audio")
+    request_dict = request.to_json_dict()
+    per_take_cost = (outcome.cost_usd / len(outcome.takes)) if outcome.cost_usd is not None else None
+    pending = []
+    for index, take in enumerate(outcome.takes):
+        finish_report = None
+        samples, rate = take.samples, take.sample_rate
+        staged = take.staged
+        ext = format or "wav"
+        if staged is not None and (format is None or format == getattr(staged, "suffix", "").lstrip(".")) \
+                and not (finish and finish != "none"):
+            ext = format_for(staged.suffix)
+        else:
+            if samples is None:
+                samples, rate = read_audio(staged.path)
+            if finish and finish != "none":
+                from aimusic.audio.finish import apply_preset
+
+                samples, finish_report = apply_preset(samples, rate, finish)
+            staged = sink.stage_audio(samples, rate, ext, subtype=take.metadata.get("subtype"))
+        info = audio_info(staged.path) if ext in ("wav", "flac", "ogg", "mp3") else {}
+        extras = {}
+        for suffix, value in take.extra_files.items():
+            extras[suffix] = sink.stage_bytes(value, "." + suffix) if isinstance(value, bytes) else value
+        take_input = dict(request_dict)
+        if "seed" in take_input and take.seed is not None:
+            take_input["seed"] = take.seed
+        sidecar = {
+            "aimusic_version": aimusic_version(),
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "model": model.id, "provider": provider, "task": model.task,
+            "title": title_for(model.id, request_dict),
+            "input": take_input, "seed": take.seed,
+            "format": ext, "sample_rate": info.get("sample_rate", rate),
+            "channels": info.get("channels"), "duration_s": info.get("duration"),
+            "cost_usd": per_take_cost,
+            "estimated_cost_usd": estimate_cost(model, request_dict) if model.price_per_second else 0.0,
+            "engine": {"name": provider, "versions": engine.versions()},
+            "versions": {"aimusic": aimusic_version(), **library_versions()},
+            "metadata": {**outcome.metadata, **take.metadata},
+            "finish": finish_report,
+            "replay": "aimusic replay <this file>",
+        }
+        pending.append(PendingOutput(audio=staged, ext=ext,
+                                     stem=stem_for(model.id, request_dict, take.seed,
+                                                   index if len(outcome.takes) > 1 else 0),
+                                     sidecar=sidecar, extras=extras))
+    return pending
+
+
+def output_seconds(model: ModelEntry, request: dict[str, Any], source_seconds: float | None = None) -> float:
+    """Seconds of audio a request produces (what providers bill)."""
+    if "music_length_ms" in request:
+        return request["music_length_ms"] / 1000.0
+    if model.task == "generate":
+        return float(request.get("duration", 60))
+    if model.task == "outpaint":
+        added = float(request.get("extend_before_duration", 0)) + float(request.get("extend_after_duration", 0))
+        return added + (source_seconds or 0.0)
+    if model.task == "inpaint":
+        if source_seconds is not None:
+            return source_seconds
+        return max(float(request.get("end_time", 30)) - float(request.get("start_time", 0)), 0.0)
+    return source_seconds if source_seconds is not None else float(request.get("duration", 60))
+
+
+def estimate_cost(model: ModelEntry, request: dict[str, Any], source_seconds: float | None = None) -> float:
+    return round(model.price_per_second * output_seconds(model, request, source_seconds), 6)
+
+
+def replay(sidecar_path: str | Path, output_dir: str | Path | None = None, **kwargs: Any) -> RunResult:
+    """Re-run the request a sidecar records (same model, provider, input and seed)."""
+    path = Path(sidecar_path).expanduser()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputFileError(f"sidecar not found: {path}", field="sidecar") from None
+    except (OSError, UnicodeDecodeError):
+        raise InputFileError(f"cannot read sidecar {path}", field="sidecar") from None
+    except json.JSONDecodeError:
+        raise InputError(f"{path} is not a sidecar (not JSON)", field="sidecar") from None
+    if not isinstance(data, dict) or not isinstance(data.get("model"), str) \
+            or not isinstance(data.get("input"), dict):
+        raise InputError(f"{path} is not an aimusic sidecar (no model/input)", field="sidecar")
+    kwargs.setdefault("provider", data.get("provider") or "auto")
+    kwargs.setdefault("format", data.get("format"))
+    return run(data["model"], data["input"], output_dir or path.parent, **kwargs)

@@ -1,0 +1,185 @@
+"""Reading, writing and converting audio files (soundfile; PyAV for what it can't read)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from aimusic.errors import InputError, InputFileError
+
+# extension -> (soundfile format, default subtype)
+FORMATS: dict[str, tuple[str, str]] = {
+    "wav": ("WAV", "PCM_24"),
+    "flac": ("FLAC", "PCM_24"),
+    "mp3": ("MP3", "MPEG_LAYER_III"),
+    "ogg": ("OGG", "VORBIS"),
+}
+# Ogg/Vorbis and MP3 encoders accept only these rates; anything else is resampled on write.
+_LOSSY_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)
+MAX_READ_SECONDS = 3 * 3600  # an "absurdly long" source is refused rather than read into memory
+
+
+def format_for(path_or_ext: str | Path) -> str:
+    ext = str(path_or_ext).rsplit(".", 1)[-1].lower() if "." in str(path_or_ext) else str(path_or_ext).lower()
+    if ext == "oga":
+        ext = "ogg"
+    if ext not in FORMATS:
+        raise InputError(f"unsupported output format {ext!r}: choose one of {', '.join(FORMATS)}",
+                         field="format")
+    return ext
+
+
+def as_channels_first(samples: np.ndarray) -> np.ndarray:
+    """[frames] or [frames, channels] (soundfile's layout) -> float32 [channels, frames]."""
+    arr = np.asarray(samples, dtype=np.float32)
+    if arr.ndim == 1:
+        return arr[np.newaxis, :]
+    return np.ascontiguousarray(arr.T)
+
+
+def check_samples(samples: np.ndarray, sample_rate: int, *, what: str = "audio") -> None:
+    """InputError for audio no one should process: empty, NaN/inf, bad rate or shape."""
+    if samples.ndim != 2 or samples.shape[0] < 1 or samples.shape[0] > 16:
+        raise InputError(f"{what} has an unsupported shape {samples.shape}", field="audio")
+    if samples.shape[1] == 0:
+        raise InputError(f"{what} is empty (zero length)", field="audio")
+    if not (1000 <= sample_rate <= 768000):
+        raise InputError(f"{what} has an unsupported sample rate {sample_rate}", field="audio")
+    if not np.isfinite(samples).all():
+        raise InputError(f"{what} contains NaN or infinite samples", field="audio")
+
+
+def audio_info(path: str | Path) -> dict:
+    """Duration, rate, channels and subtype without decoding everything (soundfile formats)."""
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    return {"duration": info.frames / info.samplerate, "sample_rate": info.samplerate,
+            "channels": info.channels, "frames": info.frames, "subtype": info.subtype,
+            "format": info.format}
+
+
+def read_audio(path: str | Path, *, max_seconds: float = MAX_READ_SECONDS) -> tuple[np.ndarray, int]:
+    """Read any common audio file -> (float32 [channels, frames], sample_rate).
+
+    Missing or unreadable files raise InputFileError (66); files that are not audio,
+    empty, NaN-filled or longer than `max_seconds` raise InputError (65).
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise InputFileError(f"audio file not found: {path}", field="audio")
+    if path.is_dir():
+        raise InputFileError(f"{path} is a directory, not an audio file", field="audio")
+    if not os.access(path, os.R_OK):
+        raise InputFileError(f"cannot read {path}: permission denied", field="audio")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty (0 bytes)", field="audio")
+    samples, rate = _read_soundfile(path, max_seconds)
+    if samples is None:
+        samples, rate = _read_pyav(path, max_seconds)
+    check_samples(samples, rate, what=str(path))
+    return samples, rate
+
+
+def _read_soundfile(path: Path, max_seconds: float) -> tuple[np.ndarray | None, int]:
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            if handle.frames > max_seconds * handle.samplerate:
+                raise InputError(f"{path} is {handle.frames / handle.samplerate:.0f} s long; the limit "
+                                 f"is {max_seconds:.0f} s", field="audio")
+            data = handle.read(dtype="float32", always_2d=True)
+            return as_channels_first(data), handle.samplerate
+    except InputError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, ValueError):
+        return None, 0
+
+
+def _read_pyav(path: Path, max_seconds: float) -> tuple[np.ndarray, int]:
+    try:
+        import av
+    except ImportError:  # pragma: no cover - av is a core dependency
+        raise InputError(f"{path} is not a format this installation can read", field="audio") from None
+    try:
+        with av.open(str(path)) as container:
+            streams = [s for s in container.streams if s.type == "audio"]
+            if not streams:
+                raise InputError(f"{path} has no audio stream", field="audio")
+            stream = streams[0]
+            rate = stream.rate or stream.codec_context.sample_rate
+            resampler = av.AudioResampler(format="fltp", layout=stream.layout.name if stream.layout else None,
+                                          rate=rate)
+            chunks = []
+            total = 0
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    arr = out.to_ndarray()
+                    chunks.append(arr)
+                    total += arr.shape[1]
+                    if total > max_seconds * rate:
+                        raise InputError(f"{path} is longer than the {max_seconds:.0f} s limit", field="audio")
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray())
+    except InputError:
+        raise
+    except Exception as exc:  # PyAV raises many unrelated types for undecodable data
+        raise InputError(f"{path} is not readable audio ({exc.__class__.__name__})", field="audio") from None
+    if not chunks:
+        raise InputError(f"{path} contains no audio frames", field="audio")
+    return np.ascontiguousarray(np.concatenate(chunks, axis=1), dtype=np.float32), int(rate)
+
+
+def resample(samples: np.ndarray, sample_rate: int, target_rate: int, *, quality: str = "VHQ") -> np.ndarray:
+    """High-quality resampling (soxr) of [channels, frames]."""
+    if sample_rate == target_rate:
+        return samples
+    import soxr
+
+    out = soxr.resample(samples.T, sample_rate, target_rate, quality=quality)
+    return as_channels_first(out)
+
+
+def to_channels(samples: np.ndarray, channels: int) -> np.ndarray:
+    """Mono <-> stereo (and down-mix of more channels)."""
+    if samples.shape[0] == channels:
+        return samples
+    mono = samples.mean(axis=0, keepdims=True)
+    return np.repeat(mono, channels, axis=0).astype(np.float32)
+
+
+def write_audio(path: str | Path, samples: np.ndarray, sample_rate: int, fmt: str | None = None,
+                *, subtype: str | None = None) -> None:
+    """Encode [channels, frames] to `path` in `fmt` (wav/flac/mp3/ogg). Not atomic by itself:
+    front doors write through `aimusic.output`, which stages and renames."""
+    import soundfile as sf
+
+    fmt = format_for(fmt or path)
+    sf_format, default_subtype = FORMATS[fmt]
+    samples = np.asarray(samples, dtype=np.float32)
+    if fmt in ("mp3", "ogg") and sample_rate not in _LOSSY_RATES:
+        target = 48000 if sample_rate > 44100 else 44100
+        samples, sample_rate = resample(samples, sample_rate, target), target
+    if fmt in ("mp3", "ogg") and samples.shape[0] > 2:
+        samples = to_channels(samples, 2)
+    sf.write(str(path), samples.T, sample_rate, format=sf_format, subtype=subtype or default_subtype)
+
+
+def seconds(samples: np.ndarray, sample_rate: int) -> float:
+    return samples.shape[-1] / float(sample_rate)
+
+
+def frames_for(seconds_: float, sample_rate: int) -> int:
+    return int(round(seconds_ * sample_rate))
+
+
+def db_to_gain(db: float) -> float:
+    return float(10 ** (db / 20.0))
+
+
+def gain_to_db(gain: float) -> float:
+    return 20.0 * math.log10(max(gain, 1e-12))

@@ -1,0 +1,57 @@
+"""The five hosted models (RunComfy Model API ids, exactly as routing.md writes them)."""
+
+from __future__ import annotations
+
+from aimusic.catalog import ModelEntry
+from aimusic.spec import GenerateInput, InpaintInput, OutpaintInput, PromptMusicInput
+
+ACE_V1_LANGUAGES = ("en", "zh", "ru", "es", "ja", "de", "fr", "pt", "it", "ko",
+                    "pl", "tr", "cs", "nl", "ar", "hu", "hi")
+# ACE-Step 1.5's vocal_language codes (its 51-language list, as the pipeline and ComfyUI take them).
+ACE15_LANGUAGES = ("en", "zh", "ja", "ko", "es", "fr", "de", "it", "pt", "ru", "ar", "hi", "bn",
+                   "pa", "ta", "te", "mr", "gu", "ur", "fa", "tr", "pl", "nl", "sv", "no", "da",
+                   "fi", "cs", "sk", "hu", "ro", "bg", "uk", "el", "he", "th", "vi", "id", "ms",
+                   "tl", "sw", "yue", "ca", "hr", "sr", "sl", "lt", "lv", "et", "is", "unknown")
+ELEVENLABS_LANGUAGES = ("en", "es", "de", "fr", "it", "pt", "ja", "ko", "zh", "hi", "ru", "nl",
+                        "pl", "sv", "tr", "ar")
+
+ACE_BASE_PRICE = 0.0002
+
+MODELS = [
+    ModelEntry(
+        id="acestep-ai/ace-step/text-to-audio", task="generate", providers=("runcomfy",),
+        title="ACE-Step v1 (3.5B), hosted",
+        description="Tag-driven, optional lyrics, stereo. Default for cost-sensitive work: background "
+                    "libraries, jingles, game loops, drafts. Not for premium vocal hooks.",
+        input_model=GenerateInput, price_per_second=ACE_BASE_PRICE, languages=ACE_V1_LANGUAGES,
+        sample_rate=44100, tier="standard"),
+    ModelEntry(
+        id="acestep-ai/ace-step-1.5/text-to-audio", task="generate", providers=("runcomfy",),
+        title="ACE-Step 1.5, hosted",
+        description="50+ languages of vocals, better structured lyrics. For multilingual launches, "
+                    "non-English vocals, best ACE quality.",
+        input_model=GenerateInput, price_per_second=0.0003, languages=ACE15_LANGUAGES, tier="standard"),
+    ModelEntry(
+        id="elevenlabs/elevenlabs/music-generation", task="generate",
+        providers=("elevenlabs", "runcomfy"),
+        title="ElevenLabs Music",
+        description="Premium 44.1 kHz stereo, section-level control in one prompt, multilingual "
+                    "vocals, commercial use. About 27x ACE's price: for brand campaigns, polished "
+                    "hooks, ads; not for high-volume drafts.",
+        input_model=PromptMusicInput, price_per_second=0.0083, min_seconds=5, max_seconds=300,
+        languages=ELEVENLABS_LANGUAGES, sample_rate=44100, tier="premium"),
+    ModelEntry(
+        id="acestep-ai/ace-step/audio-inpaint", task="inpaint", providers=("runcomfy",),
+        title="ACE-Step inpaint, hosted",
+        description="Regenerates [start_time, end_time] of an existing track; each bound measured "
+                    "from the track's start or end.",
+        input_model=InpaintInput, price_per_second=ACE_BASE_PRICE, price_published=False,
+        min_seconds=0, languages=ACE_V1_LANGUAGES, sample_rate=44100),
+    ModelEntry(
+        id="acestep-ai/ace-step/audio-outpaint", task="outpaint", providers=("runcomfy",),
+        title="ACE-Step outpaint, hosted",
+        description="Adds audio before and/or after a track in one call; the result is at most "
+                    "4 minutes: longer extensions are chained.",
+        input_model=OutpaintInput, price_per_second=ACE_BASE_PRICE, price_published=False,
+        min_seconds=0, languages=ACE_V1_LANGUAGES, sample_rate=44100),
+]

@@ -1,0 +1,53 @@
+"""The offline sketch engine: a weights-free composer and synthesizer on any CPU."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from aimusic.catalog import ModelEntry
+from aimusic.spec import GenerateInput, InpaintInput, OutpaintInput, RemixInput
+
+SKETCH_MAX_SECONDS = 600.0
+SKETCH_LANGUAGES = ("en", "es", "de", "fr", "it", "pt", "zh", "ja", "ko", "ru", "hi", "ar")
+
+
+class SketchGenerateInput(GenerateInput):
+    duration: float = Field(30, ge=1, le=SKETCH_MAX_SECONDS, description="Length in seconds")
+    loop: bool = Field(False, description="Make the end flow into the start (same as 'seamless loop' in tags)")
+
+
+class SketchInpaintInput(InpaintInput):
+    start_time: float = Field(0, ge=0, le=SKETCH_MAX_SECONDS, description="Window start in seconds")
+    end_time: float = Field(30, ge=0, le=SKETCH_MAX_SECONDS, description="Window end in seconds")
+
+
+class SketchOutpaintInput(OutpaintInput):
+    extend_before_duration: float = Field(0, ge=0, le=SKETCH_MAX_SECONDS, description="Seconds to add before")
+    extend_after_duration: float = Field(30, ge=0, le=SKETCH_MAX_SECONDS, description="Seconds to add after")
+
+
+class SketchRemixInput(RemixInput):
+    pass
+
+
+MODELS = [
+    ModelEntry(id="local/sketch/text-to-audio", task="generate", providers=("sketch",),
+               title="Offline sketch (no weights)",
+               description="Composes and renders a demo arrangement from tags and lyrics on any CPU, "
+                           "in seconds. The free first rung: draft here, polish on ACE or ElevenLabs.",
+               input_model=SketchGenerateInput, price_per_second=0.0, min_seconds=1,
+               max_seconds=SKETCH_MAX_SECONDS, languages=SKETCH_LANGUAGES, sample_rate=44100, tier="draft"),
+    ModelEntry(id="local/sketch/audio-inpaint", task="inpaint", providers=("sketch",),
+               title="Offline sketch inpaint", description="Recomposes a time window of any track to match "
+               "its tempo and key; outside the window stays bit-identical.",
+               input_model=SketchInpaintInput, price_per_second=0.0, min_seconds=0,
+               max_seconds=SKETCH_MAX_SECONDS, sample_rate=44100, tier="draft"),
+    ModelEntry(id="local/sketch/audio-outpaint", task="outpaint", providers=("sketch",),
+               title="Offline sketch outpaint", description="Extends any track with matching material.",
+               input_model=SketchOutpaintInput, price_per_second=0.0, min_seconds=0,
+               max_seconds=SKETCH_MAX_SECONDS, sample_rate=44100, tier="draft"),
+    ModelEntry(id="local/sketch/audio-to-audio", task="remix", providers=("sketch",),
+               title="Offline sketch remix", description="Re-arranges a track in new tags at its tempo and key.",
+               input_model=SketchRemixInput, price_per_second=0.0, min_seconds=0,
+               max_seconds=SKETCH_MAX_SECONDS, sample_rate=44100, tier="draft"),
+]

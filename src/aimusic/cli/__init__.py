@@ -1,0 +1,129 @@
+"""The `aimusic` command: a thin layer over the Python API.
+
+Sub-commands load on first use (a lazy group), so `aimusic --help` imports
+neither pydantic nor numpy, let alone torch. Errors become one clear line (or
+one JSON object with --json) and the exit code their class carries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from importlib import import_module
+from typing import Any
+
+import click
+
+# name -> ("module:attribute", one-line help). Adding a command = one line here.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "models": ("aimusic.cli.models:models", "List the models aimusic knows (and pull local weights)."),
+    "run": ("aimusic.cli.run:run", "Run one model on a JSON input (same input as `runcomfy run`)."),
+    "replay": ("aimusic.cli.run:replay", "Re-run the request recorded in a sidecar JSON file."),
+    "login": ("aimusic.cli.auth:login", "Store an API key for runcomfy or elevenlabs (from stdin)."),
+    "logout": ("aimusic.cli.auth:logout", "Forget a stored API key."),
+    "doctor": ("aimusic.cli.auth:doctor", "Report providers, devices, weights and config paths."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module_name, _, attr = COMMANDS[name][0].partition(":")
+        return getattr(import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(name, list(COMMANDS), n=2)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise click.UsageError(f"no such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="aimusic", prog_name="aimusic", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, help="Show a traceback for errors.")
+def cli(debug: bool) -> None:
+    """Turn a music request into finished audio, on the right model for the job.
+
+    Start with `aimusic models`, `aimusic plan "..."` or
+    `aimusic generate "lofi hip hop, 80 BPM" --duration 30`.
+    """
+
+
+def _json_mode(argv: list[str]) -> bool:
+    return "--json" in argv
+
+
+def emit_error(error: Any, json_mode: bool) -> None:
+    from aimusic.config import redact
+
+    if json_mode:
+        body = error.to_dict()
+        body["message"] = redact(body["message"])
+        if body.get("hint"):
+            body["hint"] = redact(body["hint"])
+        sys.stderr.write(json.dumps({"error": body}, ensure_ascii=False) + "\n")
+    else:
+        sys.stderr.write(f"aimusic: error: {redact(str(error))}\n")
+    sys.stderr.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("AIMUSIC_DEBUG") == "1"
+    argv = [a for a in argv if a != "--debug"]
+    json_mode = _json_mode(argv)
+    from aimusic.errors import AimusicError, Interrupted, UsageError
+
+    try:
+        result = cli.main(args=argv, prog_name="aimusic", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.UsageError as exc:
+        emit_error(UsageError(exc.format_message()), json_mode)
+        code = 64
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        emit_error(Interrupted("interrupted"), json_mode)
+        code = 130
+    except AimusicError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        emit_error(exc, json_mode)
+        code = exc.exit_code
+    except BrokenPipeError:
+        code = 0
+    except Exception as exc:  # a bug, not a user mistake: say so, keep the traceback for --debug
+        if debug:
+            raise
+        from aimusic.errors import AimusicError as _Base
+
+        bug = _Base(f"internal error ({exc.__class__.__name__}); run with --debug and report it")
+        bug.exit_code = 70
+        bug.type = "internal"
+        emit_error(bug, json_mode)
+        code = 70
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass
+    return code
+
+
+def entry() -> None:
+    sys.exit(main())

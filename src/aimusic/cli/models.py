@@ -1,0 +1,85 @@
+"""`aimusic models`: the catalog, with what is usable right now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from aimusic.cli.common import json_option, print_json
+
+
+def model_listing(entry: Any, *, full: bool = False) -> dict[str, Any]:
+    from aimusic.engines.registry import availability
+
+    info = entry.to_dict()
+    if not full:
+        info.pop("input_schema", None)
+    checks = []
+    for provider in entry.providers:
+        state = availability(entry, provider)
+        checks.append({"provider": provider, "usable": state.usable, "reason": state.reason})
+    info["available"] = any(c["usable"] for c in checks)
+    info["availability"] = checks
+    return info
+
+
+@click.group(invoke_without_command=True)
+@click.option("--task", type=click.Choice(["generate", "inpaint", "outpaint", "remix"]), default=None,
+              help="Only models for this task.")
+@click.option("--provider", default=None, help="Only models this provider runs.")
+@click.option("--available", "only_available", is_flag=True, help="Only models usable right now.")
+@json_option
+@click.pass_context
+def models(ctx: click.Context, task: str | None, provider: str | None, only_available: bool,
+           as_json: bool) -> None:
+    """List every model: provider, task, price, limits and whether it is usable now."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from aimusic.catalog import models_for
+
+    rows = [model_listing(m) for m in models_for(task, provider)]
+    if only_available:
+        rows = [r for r in rows if r["available"]]
+    if as_json:
+        print_json({"models": rows})
+        return
+    width = max((len(r["id"]) for r in rows), default=10)
+    click.echo(f"{'MODEL':<{width}}  {'TASK':<8}  {'PROVIDERS':<20}  {'USD/s':>7}  {'SECONDS':>9}  STATUS")
+    for r in rows:
+        lo, hi = r["duration_limits_s"]
+        status = "ready" if r["available"] else "unavailable: " + r["availability"][0]["reason"]
+        click.echo(f"{r['id']:<{width}}  {r['task']:<8}  {','.join(r['providers']):<20}  "
+                   f"{r['price_per_second_usd']:>7.4f}  {lo:>4g}-{hi:<4g}  {status}")
+
+
+@models.command("show")
+@click.argument("model_id")
+@json_option
+def show(model_id: str, as_json: bool) -> None:
+    """Everything about one model: input fields with types, ranges and defaults."""
+    from aimusic.catalog import get_model
+
+    info = model_listing(get_model(model_id), full=as_json)
+    if as_json:
+        print_json(info)
+        return
+    click.echo(f"{info['id']}  ({info['title']})")
+    click.echo(f"  {info['description']}")
+    click.echo(f"  task: {info['task']}   providers: {', '.join(info['providers'])}   tier: {info['tier']}")
+    price = f"${info['price_per_second_usd']:.4f}/s" + ("" if info["price_published"] else " (estimate)")
+    lo, hi = info["duration_limits_s"]
+    click.echo(f"  price: {price}   duration: {lo:g}-{hi:g} s   sample rate: {info['sample_rate']}")
+    click.echo(f"  languages: {', '.join(info['languages'])}")
+    for check in info["availability"]:
+        click.echo(f"  {check['provider']}: {'usable' if check['usable'] else 'not usable'} ({check['reason']})")
+    click.echo("  input fields:")
+    for f in info["input_fields"]:
+        bits = [f["type"], "required" if f["required"] else f"default {f.get('default')!r}"]
+        if "min" in f or "max" in f:
+            bits.append(f"range {f.get('min', '')}..{f.get('max', '')}")
+        if "choices" in f:
+            bits.append("one of " + "|".join(map(str, f["choices"])))
+        click.echo(f"    {f['name']:<24} {', '.join(bits)}")
+        if f.get("description"):
+            click.echo(f"    {'':<24} {f['description']}")

@@ -1,0 +1,55 @@
+"""`aimusic run` and `aimusic replay`."""
+
+from __future__ import annotations
+
+import click
+
+from aimusic.cli.common import (StderrProgress, format_option, json_option, notice, output_dir_option,
+                                print_run_result, provider_option)
+
+
+@click.command()
+@click.argument("model_id")
+@click.option("-i", "--input", "input_text", required=True, help="JSON object, or @file.json.")
+@output_dir_option
+@provider_option
+@format_option
+@click.option("--model-path", type=click.Path(), default=None,
+              help="Local diffusers-format model directory (local engine).")
+@click.option("--timeout", type=float, default=None, help="Overall time limit for hosted jobs, seconds.")
+@json_option
+def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str | None,
+        model_path: str | None, timeout: float | None, as_json: bool) -> None:
+    """Run MODEL_ID on a JSON input and write the audio and its sidecar.
+
+    Accepts exactly what `runcomfy run` accepts for the hosted models, e.g.
+
+        aimusic run acestep-ai/ace-step/text-to-audio --input '{"tags": "lofi", "duration": 30}' -o out
+    """
+    from aimusic import api
+
+    options = {k: v for k, v in {"model_path": model_path, "timeout": timeout}.items() if v is not None}
+    progress = StderrProgress()
+    try:
+        result = api.run(model_id, input_text, output_dir, provider=provider, format=fmt,
+                         options=options, progress=progress, log=notice)
+    finally:
+        progress.close()
+    print_run_result(result, as_json)
+
+
+@click.command()
+@click.argument("sidecar", type=click.Path(dir_okay=False))
+@click.option("-o", "--output-dir", default=None, type=click.Path(file_okay=False),
+              help="Where to write (default: beside the sidecar).")
+@json_option
+def replay(sidecar: str, output_dir: str | None, as_json: bool) -> None:
+    """Re-run the request recorded in SIDECAR (same model, input and seed)."""
+    from aimusic import api
+
+    progress = StderrProgress()
+    try:
+        result = api.replay(sidecar, output_dir, progress=progress, log=notice)
+    finally:
+        progress.close()
+    print_run_result(result, as_json)

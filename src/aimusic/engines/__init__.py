@@ -1,0 +1,1 @@
+"""Engines: one adapter per provider behind one protocol (see `base`)."""

@@ -1,0 +1,95 @@
+"""The engine protocol every provider implements.
+
+An engine declares what it runs as plain class attributes (llm-style), checks
+its availability cheaply (no heavy imports), and runs one validated job,
+staging its files through the `OutputSink` it is given so that nothing
+appears in the output directory until the whole job has succeeded.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+from aimusic.errors import Interrupted
+
+if TYPE_CHECKING:
+    from aimusic.catalog import ModelEntry
+    from aimusic.spec import ModelInput
+
+
+@dataclass(frozen=True)
+class Availability:
+    usable: bool
+    reason: str  # why not, or what makes it usable ("always", "token from env", "weights at ...")
+
+
+class ProgressFn(Protocol):
+    def __call__(self, stage: str, done: float, total: float | None = None, message: str = "") -> None: ...
+
+
+def _no_progress(stage: str, done: float, total: float | None = None, message: str = "") -> None:
+    return None
+
+
+@dataclass
+class RunContext:
+    """What a job needs beyond its input: options, progress reporting and cancellation."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+    progress: ProgressFn = _no_progress
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    log: Any = None  # callable(str) for one-line notices shown to the user (stderr), or None
+
+    def check_cancelled(self) -> None:
+        if self.cancel_event.is_set():
+            raise Interrupted("cancelled")
+
+    def notice(self, message: str) -> None:
+        if self.log is not None:
+            self.log(message)
+
+
+@dataclass
+class Take:
+    """One produced piece of audio: an array the core will encode, or a file the engine staged."""
+
+    seed: int | None
+    samples: np.ndarray | None = None       # float32 [channels, frames]
+    sample_rate: int | None = None
+    staged: Any = None                      # aimusic.output.StagedFile, already encoded
+    extra_files: dict[str, Any] = field(default_factory=dict)  # suffix ("mid", "vocals.wav") -> StagedFile or bytes
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EngineResult:
+    takes: list[Take]
+    cost_usd: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)  # request ids, song ids, decisions: into the sidecar
+
+
+class Engine(ABC):
+    """Base class of engines; subclasses set the class attributes and implement `run`."""
+
+    name: ClassVar[str]
+    tasks: ClassVar[frozenset[str]]
+    needs_key: ClassVar[bool] = False
+    key_env_var: ClassVar[str | None] = None
+
+    @classmethod
+    def availability(cls, model: ModelEntry) -> Availability:
+        return Availability(True, "always")
+
+    @classmethod
+    def versions(cls) -> dict[str, str]:
+        """Library versions that shaped the output, for the sidecar."""
+        return {}
+
+    @abstractmethod
+    def run(self, model: ModelEntry, request: ModelInput, ctx: RunContext, sink: Any) -> EngineResult:
+        """Run one validated job; stage files through `sink`; raise AimusicError subclasses on failure."""

@@ -1,0 +1,189 @@
+"""Typed, validated requests: one pydantic model per task.
+
+Canonical JSON field names are RunComfy's, so the same input works for a
+hosted model and its local equivalent. Each catalog model has its own input
+class (a subclass of a task base here) with `extra="forbid"`: an unknown
+field is an error, and the JSON schema comes from the class.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from aimusic.errors import InputError
+
+TASKS = ("generate", "inpaint", "outpaint", "remix")
+
+SEED_MAX = 2**31 - 1
+Seed = Annotated[int, Field(ge=-1, le=SEED_MAX, description="-1 picks a random seed, which is recorded")]
+MAX_TEXT = 20_000  # no model takes more lyrics than this; a huge string is a mistake, not a song
+
+
+class ModelInput(BaseModel):
+    """Base of every model input: strict about unknown fields and NaN/inf."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def audio_reference(value: Any) -> str:
+    """`audio` is a local path or an https URL; plain http is refused (untrusted transport)."""
+    if not isinstance(value, str):
+        raise ValueError("must be a file path or an https URL")
+    text = value.strip()
+    if not text:
+        raise ValueError("must not be empty")
+    if len(text) > 4096 or "\x00" in text:
+        raise ValueError("is not a valid path or URL")
+    if "://" in text and not text.lower().startswith("https://"):
+        raise ValueError("URLs must use https://")
+    return text
+
+
+def is_url(reference: str) -> bool:
+    return reference.lower().startswith("https://")
+
+
+class TagsLyricsMixin(ModelInput):
+    tags: str = Field(min_length=1, max_length=2000,
+                      description="Comma-separated style: genre, mood, instruments, vocal type, '120 BPM'")
+    lyrics: str = Field("", max_length=MAX_TEXT,
+                        description="Lyrics with section markers ([Verse], [Chorus], ...); '[inst]' for instrumental")
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+class GenerateInput(TagsLyricsMixin):
+    """Text to audio (ACE-Step shape)."""
+
+    duration: int = Field(60, ge=5, le=240, description="Length in seconds")
+    seed: Seed = -1
+
+
+class PromptMusicInput(ModelInput):
+    """Text to audio in ElevenLabs' shape: one prompt holding brief and lyrics."""
+
+    prompt: str = Field(min_length=1, max_length=MAX_TEXT,
+                        description="Style brief and lyrics with inline section markers")
+    music_length_ms: int = Field(40000, ge=5000, le=300000, description="Length in milliseconds")
+    force_instrumental: bool = Field(False, description="No vocals")
+    output_format: Literal["mp3_standard", "mp3_high_quality", "wav_16khz", "wav_22khz",
+                           "wav_24khz", "wav_cd_quality"] = "mp3_standard"
+
+
+class AudioSourceMixin(ModelInput):
+    audio: str = Field(description="Source audio: a local path or an https URL (MP3/WAV/FLAC)")
+
+    @field_validator("audio", mode="before")
+    @classmethod
+    def _audio_reference(cls, value: Any) -> str:
+        return audio_reference(value)
+
+
+Anchor = Literal["start", "end"]
+
+
+class InpaintInput(AudioSourceMixin, TagsLyricsMixin):
+    """Repaint a time window of a track; each bound measured from the track's start or end."""
+
+    start_time: float = Field(0, ge=0, le=240, description="Window start in seconds")
+    end_time: float = Field(30, ge=0, le=240, description="Window end in seconds")
+    start_time_relative_to: Anchor = "start"
+    end_time_relative_to: Anchor = "start"
+    seed: Seed = -1
+
+
+class OutpaintInput(AudioSourceMixin, TagsLyricsMixin):
+    """Extend a track before and/or after."""
+
+    extend_before_duration: float = Field(0, ge=0, le=240, description="Seconds to add before")
+    extend_after_duration: float = Field(30, ge=0, le=240, description="Seconds to add after")
+    seed: Seed = -1
+
+
+class RemixInput(AudioSourceMixin, TagsLyricsMixin):
+    """Audio to audio: re-render a source in a new style."""
+
+    strength: float = Field(0.5, ge=0, le=1,
+                            description="0 keeps the source, 1 ignores it (ComfyUI's denoise)")
+    seed: Seed = -1
+
+
+def resolve_window(start: float, start_anchor: str, end: float, end_anchor: str,
+                   source_seconds: float) -> tuple[float, float]:
+    """Absolute (start, end) seconds of an inpaint window; InputError if impossible."""
+    abs_start = start if start_anchor == "start" else source_seconds - start
+    abs_end = end if end_anchor == "start" else source_seconds - end
+    if abs_end <= abs_start:
+        raise InputError(f"the window ends ({abs_end:.2f} s) before it starts ({abs_start:.2f} s)",
+                         field="end_time", hint="give an end_time after start_time")
+    if abs_start < 0 or abs_end > source_seconds + 1e-6:
+        raise InputError(f"the window {abs_start:.2f}-{abs_end:.2f} s lies outside the "
+                         f"{source_seconds:.2f} s track", field="end_time",
+                         hint="keep the window inside the track, or use outpaint to extend it")
+    return abs_start, abs_end
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "input"
+
+
+def validation_details(error: ValidationError) -> list[dict[str, Any]]:
+    details = []
+    for item in error.errors(include_url=False):
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        details.append({"field": _field_path(item["loc"]), "message": message})
+    return details
+
+
+def parse_input_json(text: str) -> dict[str, Any]:
+    """Parse `--input` text (JSON, or @file.json) into a dict; InputError/InputFileError otherwise."""
+    from aimusic.errors import InputFileError
+
+    if text.startswith("@"):
+        path = Path(text[1:]).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputFileError(f"input file not found: {path}", field="input") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputFileError(f"cannot read input file {path}: {exc.__class__.__name__}",
+                                 field="input") from None
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise InputError(f"input is not valid JSON{where}", field="input",
+                         hint="pass a JSON object, e.g. '{\"tags\": \"lofi\"}'") from None
+    if not isinstance(data, dict):
+        raise InputError(f"input must be a JSON object, not {type(data).__name__}", field="input")
+    return data
+
+
+def validate(model_cls: type[ModelInput], data: dict[str, Any]) -> ModelInput:
+    """Validate `data` against a model input class, reporting every violation at once."""
+    try:
+        return model_cls.model_validate(data)
+    except ValidationError as exc:
+        details = validation_details(exc)
+        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:10])
+        more = f" (+{len(details) - 10} more)" if len(details) > 10 else ""
+        raise InputError(f"invalid input: {summary}{more}", field=details[0]["field"],
+                         details=details) from None
+    except RecursionError:
+        raise InputError("invalid input: nested too deeply", field="input") from None
