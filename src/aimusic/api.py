@@ -93,7 +93,7 @@ def check_audio_references(request: ModelInput) -> None:
             raise InputFileError(f"{name}: cannot read {path}", field=name)
 
 
-def prepare(model_id: str, input: dict[str, Any] | str, provider: str = "auto"
+def prepare(model_id: str, input: dict[str, Any] | str, provider: str = "auto", *, check_keys: bool = True
             ) -> tuple[ModelEntry, ModelInput, str]:
     """Resolve, validate and authorise a request without running it. No network, no heavy import."""
     model = get_model(model_id)
@@ -103,7 +103,7 @@ def prepare(model_id: str, input: dict[str, Any] | str, provider: str = "auto"
     request = validate(model.input_model, data)
     check_audio_references(request)
     chosen = choose_provider(model, provider)
-    if chosen in KEYED_PROVIDERS:
+    if check_keys and chosen in KEYED_PROVIDERS:
         require_key(chosen)
     return model, request, chosen
 
@@ -176,8 +176,8 @@ def _pending_outputs(model: ModelEntry, provider: str, request: ModelInput, outc
         finish_report = None
         samples, rate = take.samples, take.sample_rate
         staged = take.staged
-        ext = format or "wav"
-        if staged is not None and (format is None or format == getattr(staged, "suffix", "").lstrip(".")) \
+        ext = fmt or "wav"
+        if staged is not None and (fmt is None or fmt == getattr(staged, "suffix", "").lstrip(".")) \
                 and not (finish and finish != "none"):
             ext = format_for(staged.suffix)
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from aimusic.errors import UsageError
@@ -41,9 +42,12 @@ class ModelEntry:
     def family(self) -> str:
         return self.id.split("/")[1]
 
+    def input_schema(self) -> dict[str, Any]:
+        return _schema_of(self.input_model)
+
     def input_fields(self) -> list[dict[str, Any]]:
         """Name, type, range, default and required flag of every input field."""
-        schema = self.input_model.model_json_schema()
+        schema = self.input_schema()
         required = set(schema.get("required", []))
         fields = []
         for name, prop in schema.get("properties", {}).items():
@@ -73,8 +77,14 @@ class ModelEntry:
             "duration_limits_s": [self.min_seconds, self.max_seconds],
             "languages": list(self.languages), "sample_rate": self.sample_rate,
             "tier": self.tier, "input_fields": self.input_fields(),
-            "input_schema": self.input_model.model_json_schema(),
+            "input_schema": self.input_schema(),
         }
+
+
+@lru_cache(maxsize=None)
+def _schema_of(model_cls: type[ModelInput]) -> dict[str, Any]:
+    # many entries share one input class, and schema generation is the slow part of `models`
+    return model_cls.model_json_schema()
 
 
 def _json_type(prop: dict[str, Any]) -> str:

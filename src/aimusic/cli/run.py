@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from aimusic.cli.common import (StderrProgress, format_option, json_option, notice, output_dir_option,
-                                print_run_result, provider_option)
+                                print_json, print_run_result, provider_option)
 
 
 @click.command()
@@ -17,9 +19,10 @@ from aimusic.cli.common import (StderrProgress, format_option, json_option, noti
 @click.option("--model-path", type=click.Path(), default=None,
               help="Local diffusers-format model directory (local engine).")
 @click.option("--timeout", type=float, default=None, help="Overall time limit for hosted jobs, seconds.")
+@click.option("--dry-run", is_flag=True, help="Validate and price the input; run nothing.")
 @json_option
 def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str | None,
-        model_path: str | None, timeout: float | None, as_json: bool) -> None:
+        model_path: str | None, timeout: float | None, dry_run: bool, as_json: bool) -> None:
     """Run MODEL_ID on a JSON input and write the audio and its sidecar.
 
     Accepts exactly what `runcomfy run` accepts for the hosted models, e.g.
@@ -28,6 +31,17 @@ def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str
     """
     from aimusic import api
 
+    if dry_run:
+        model, request, chosen = api.prepare(model_id, input_text, provider, check_keys=False)
+        body = request.to_json_dict()
+        plan = {"model": model.id, "provider": chosen, "task": model.task, "input": body,
+                "estimated_cost_usd": api.estimate_cost(model, body)}
+        if as_json:
+            print_json(plan)
+        else:
+            click.echo(json.dumps(body, indent=2, ensure_ascii=False))
+            notice(f"valid input for {model.id} via {chosen}; estimated cost ${plan['estimated_cost_usd']:.4f}")
+        return
     options = {k: v for k, v in {"model_path": model_path, "timeout": timeout}.items() if v is not None}
     progress = StderrProgress()
     try:

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-import numpy as np
-
 from aimusic.errors import Interrupted
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from aimusic.catalog import ModelEntry
     from aimusic.spec import ModelInput
 
@@ -59,7 +59,7 @@ class Take:
     """One produced piece of audio: an array the core will encode, or a file the engine staged."""
 
     seed: int | None
-    samples: np.ndarray | None = None       # float32 [channels, frames]
+    samples: np.ndarray | None = None  # noqa: F821 - numpy only for typing       # float32 [channels, frames]
     sample_rate: int | None = None
     staged: Any = None                      # aimusic.output.StagedFile, already encoded
     extra_files: dict[str, Any] = field(default_factory=dict)  # suffix ("mid", "vocals.wav") -> StagedFile or bytes

@@ -45,7 +45,12 @@ def engine_class(provider: str) -> type[Engine]:
                                      hint="upgrade aimusic") from None
         raise NotConfiguredError(f"the {provider} engine needs the package {exc.name!r}",
                                  hint="run the README set-up command") from None
-    return getattr(module, attr)
+    except ImportError as exc:  # a plugin whose own imports fail must not take the CLI down
+        raise NotConfiguredError(f"the {provider} engine failed to load: {exc}") from None
+    engine = getattr(module, attr, None)
+    if engine is None:
+        raise NotConfiguredError(f"the {provider} engine module has no {attr!r}", hint="reinstall aimusic")
+    return engine
 
 
 def availability(model: ModelEntry, provider: str) -> Availability:

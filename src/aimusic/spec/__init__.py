@@ -139,14 +139,43 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "input"
 
 
-def validation_details(error: ValidationError) -> list[dict[str, Any]]:
+_RANGE_ERRORS = {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}
+
+
+def field_range(model_cls: type[BaseModel], name: str) -> tuple[Any, Any] | None:
+    """(low, high) bounds declared on a field, for messages like 'must be between 5 and 240'."""
+    info = model_cls.model_fields.get(name)
+    if info is None:
+        return None
+    low = high = None
+    for item in info.metadata:
+        low = getattr(item, "ge", None) if getattr(item, "ge", None) is not None else low
+        low = getattr(item, "gt", None) if getattr(item, "gt", None) is not None else low
+        high = getattr(item, "le", None) if getattr(item, "le", None) is not None else high
+        high = getattr(item, "lt", None) if getattr(item, "lt", None) is not None else high
+    return (low, high) if low is not None or high is not None else None
+
+
+def validation_details(error: ValidationError, model_cls: type[BaseModel] | None = None) -> list[dict[str, Any]]:
     details = []
     for item in error.errors(include_url=False):
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown field"
+            if model_cls is not None:
+                import difflib
+
+                close = difflib.get_close_matches(str(item["loc"][-1]), list(model_cls.model_fields), n=1)
+                if close:
+                    message += f" (did you mean {close[0]!r}?)"
         elif item["type"] == "missing":
             message = "required field is missing"
+        elif item["type"] in _RANGE_ERRORS and model_cls is not None and len(item["loc"]) == 1:
+            bounds = field_range(model_cls, str(item["loc"][0]))
+            if bounds:
+                low, high = bounds
+                shown = repr(item.get("input"))[:40]
+                message = f"{shown} is out of range: must be between {low} and {high}"
         details.append({"field": _field_path(item["loc"]), "message": message})
     return details
 
@@ -180,7 +209,7 @@ def validate(model_cls: type[ModelInput], data: dict[str, Any]) -> ModelInput:
     try:
         return model_cls.model_validate(data)
     except ValidationError as exc:
-        details = validation_details(exc)
+        details = validation_details(exc, model_cls)
         summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:10])
         more = f" (+{len(details) - 10} more)" if len(details) > 10 else ""
         raise InputError(f"invalid input: {summary}{more}", field=details[0]["field"],
