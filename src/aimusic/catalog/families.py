@@ -11,6 +11,7 @@ FAMILY_MODULES = (
     "aimusic.catalog.hosted",
     "aimusic.catalog.local_acestep",
     "aimusic.catalog.sketch",
+    "aimusic.catalog.comfyui",
 )
 
 
