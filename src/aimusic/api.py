@@ -255,3 +255,57 @@ def replay(sidecar_path: str | Path, output_dir: str | Path | None = None, **kwa
     kwargs.setdefault("provider", data.get("provider") or "auto")
     kwargs.setdefault("format", data.get("format"))
     return run(data["model"], data["input"], output_dir or path.parent, **kwargs)
+
+
+def resume(request_id: str, output_dir: str | Path = ".", *, model_id: str | None = None,
+           provider: str = "runcomfy", options: dict[str, Any] | None = None,
+           progress: Callable[..., None] | None = None, cancel_event: threading.Event | None = None,
+           log: Callable[[str], None] | None = None) -> RunResult:
+    """Poll and download an existing hosted request (no new submit), writing files and sidecars
+    through the same path as `run`. The request's input is not known: the sidecar records it empty."""
+    from aimusic.engines.base import RunContext
+    from aimusic.engines.registry import engine_class
+    from aimusic.output import OutputSink
+    from aimusic.spec import ModelInput
+
+    started = time.perf_counter()
+    if provider != "runcomfy":
+        raise UsageError("only runcomfy requests can be resumed", field="provider")
+    require_key(provider)
+    if model_id:
+        model = get_model(model_id)
+        if provider not in model.providers:
+            raise UsageError(f"{model.id} does not run on {provider}", field="model")
+    else:
+        model = ModelEntry(id=f"{provider}/unknown-model/resumed", task="generate", providers=(provider,),
+                           title="resumed request", description="a request resumed by id",
+                           input_model=ModelInput, price_per_second=0.0)
+    engine = engine_class(provider)()
+    ctx = RunContext(options=dict(options or {}), cancel_event=cancel_event or threading.Event(), log=log)
+    if progress is not None:
+        ctx.progress = progress
+    request = ModelInput()
+    sink = OutputSink(output_dir)
+    try:
+        outcome = engine.resume(request_id, ctx, sink)
+        ran_at = time.perf_counter()
+        pending = _pending_outputs(model, provider, request, outcome, sink, None, None, engine)
+        timings = {"run_s": ran_at - started}
+        for item in pending:
+            item.sidecar["timings"] = dict(timings)
+            item.sidecar["resumed"] = True
+            item.sidecar["estimated_cost_usd"] = None
+        committed = sink.commit(pending)
+    except KeyboardInterrupt:
+        sink.abort()
+        raise Interrupted("interrupted; no file was written") from None
+    except BaseException:
+        sink.abort()
+        raise
+    timings["total_s"] = time.perf_counter() - started
+    return RunResult(
+        model=model.id, provider=provider, task=model.task,
+        files=[str(c.audio) for c in committed], sidecars=[str(c.sidecar) for c in committed],
+        seeds=[t.seed for t in outcome.takes], cost_usd=outcome.cost_usd, timings=timings, input={},
+        extra_files=[{k: str(v) for k, v in c.extras.items()} for c in committed],
+        metadata=outcome.metadata)

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("aimusic.cli.models:models", "List the models aimusic knows (and pull local weights)."),
     "run": ("aimusic.cli.run:run", "Run one model on a JSON input (same input as `runcomfy run`)."),
     "replay": ("aimusic.cli.run:replay", "Re-run the request recorded in a sidecar JSON file."),
+    "resume": ("aimusic.cli.resume:resume", "Finish a hosted request by id (poll + download, no resubmit)."),
     "login": ("aimusic.cli.auth:login", "Store an API key for runcomfy or elevenlabs (from stdin)."),
     "logout": ("aimusic.cli.auth:logout", "Forget a stored API key."),
     "doctor": ("aimusic.cli.auth:doctor", "Report providers, devices, weights and config paths."),

@@ -20,9 +20,14 @@ from aimusic.cli.common import (StderrProgress, format_option, json_option, noti
               help="Local diffusers-format model directory (local engine).")
 @click.option("--timeout", type=float, default=None, help="Overall time limit for hosted jobs, seconds.")
 @click.option("--dry-run", is_flag=True, help="Validate and price the input; run nothing.")
+@click.option("--accept-suggestion", is_flag=True,
+              help="ElevenLabs: if it refuses the prompt/plan and suggests one, run the suggestion.")
+@click.option("--composition-plan", default=None,
+              help="ElevenLabs: a composition plan (JSON or @file.json), or 'auto' to have one made.")
 @json_option
 def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str | None,
-        model_path: str | None, timeout: float | None, dry_run: bool, as_json: bool) -> None:
+        model_path: str | None, timeout: float | None, dry_run: bool, accept_suggestion: bool,
+        composition_plan: str | None, as_json: bool) -> None:
     """Run MODEL_ID on a JSON input and write the audio and its sidecar.
 
     Accepts exactly what `runcomfy run` accepts for the hosted models, e.g.
@@ -42,7 +47,9 @@ def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str
             click.echo(json.dumps(body, indent=2, ensure_ascii=False))
             notice(f"valid input for {model.id} via {chosen}; estimated cost ${plan['estimated_cost_usd']:.4f}")
         return
-    options = {k: v for k, v in {"model_path": model_path, "timeout": timeout}.items() if v is not None}
+    options = {k: v for k, v in {"model_path": model_path, "timeout": timeout,
+                                 "accept_suggestion": accept_suggestion or None,
+                                 "composition_plan": composition_plan}.items() if v is not None}
     progress = StderrProgress()
     try:
         result = api.run(model_id, input_text, output_dir, provider=provider, format=fmt,

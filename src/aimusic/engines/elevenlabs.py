@@ -1,0 +1,342 @@
+"""ElevenLabs Music, direct: `POST /v1/music` (or `/v1/music/stream`) streamed to disk.
+
+Protocol (../shared/facts/hosted-apis.md): base `https://api.elevenlabs.io`
+(`ELEVENLABS_API_BASE`), header `xi-api-key`; body `prompt` XOR `composition_plan`,
+`music_length_ms`, `model_id`, `force_instrumental`; query `output_format`; the song id
+comes back in the `song-id` header. `POST /v1/music/plan` makes a composition plan (free).
+
+A compose call is never repeated once sent (a timeout can still consume credits); only a
+429 refusal or a connection that never opened is retried.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import wave
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aimusic.config import require_key
+from aimusic.engines.base import Engine, EngineResult, RunContext, Take
+from aimusic.engines.http import (TRANSIENT_ERRORS, CallGuard, HttpCall, RetryPolicy, error_from_response,
+                                  send, sniff_audio_ext)
+from aimusic.errors import InputError, InputFileError, Interrupted, RetryableError, UpstreamError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from aimusic.catalog import ModelEntry
+    from aimusic.spec import ModelInput
+
+DEFAULT_BASE = "https://api.elevenlabs.io"
+KEY_HINT = "check ELEVENLABS_API_KEY (it needs music permission) or run `aimusic login elevenlabs`"
+READ_TIMEOUT_S = 240.0   # the official SDK's timeout
+MODEL_IDS = ("music_v1", "music_v2", "music_v2_5")
+
+# RunComfy-style output_format (the catalog's input) -> ElevenLabs' query value.
+# The music API offers no WAV: "wav_*" asks for raw PCM and we wrap it in a WAV header.
+OUTPUT_FORMATS: dict[str, str] = {
+    "mp3_standard": "mp3_44100_128",
+    "mp3_high_quality": "mp3_44100_192",
+    "wav_16khz": "pcm_16000",
+    "wav_22khz": "pcm_22050",
+    "wav_24khz": "pcm_24000",
+    "wav_cd_quality": "pcm_44100",
+}
+# UNVERIFIED: channels of ElevenLabs' music PCM; stereo matches its 44.1 kHz stereo MP3s.
+PCM_CHANNELS_ENV = "AIMUSIC_ELEVENLABS_PCM_CHANNELS"
+
+
+def base_url() -> str:
+    return (os.environ.get("ELEVENLABS_API_BASE") or DEFAULT_BASE).strip().rstrip("/")
+
+
+class Suggestion(InputError):
+    """ElevenLabs refused the prompt/plan and proposed one (`bad_prompt`, `bad_composition_plan`)."""
+
+    def __init__(self, message: str, *, kind: str, suggestion: Any, hint: str) -> None:
+        super().__init__(message, field="prompt" if kind == "bad_prompt" else "composition_plan", hint=hint)
+        self.kind = kind
+        self.suggestion = suggestion
+
+
+def _suggestion_error(response: httpx.Response) -> Suggestion | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(detail, dict) or detail.get("status") not in ("bad_prompt", "bad_composition_plan"):
+        return None
+    kind = detail["status"]
+    data = detail.get("data") if isinstance(detail.get("data"), dict) else {}
+    key = "prompt_suggestion" if kind == "bad_prompt" else "composition_plan_suggestion"
+    suggestion = data.get(key)
+    what = "prompt" if kind == "bad_prompt" else "composition plan"
+    message = f"ElevenLabs refused the {what}: {detail.get('message') or kind}"
+    if suggestion:
+        shown = suggestion if isinstance(suggestion, str) else json.dumps(suggestion, ensure_ascii=False)
+        hint = f"suggested {what}: {shown[:2000]} (rerun with --accept-suggestion to use it)"
+    else:
+        hint = f"rephrase the {what}"
+    return Suggestion(message, kind=kind, suggestion=suggestion, hint=hint)
+
+
+class ElevenLabsClient:
+    def __init__(self, key: str, *, base: str | None = None, guard: CallGuard | None = None) -> None:
+        import httpx
+
+        self.base = (base or base_url()).rstrip("/")
+        self.guard = guard or CallGuard()
+        self.http = httpx.Client(headers={"xi-api-key": key, "User-Agent": "aimusic"},
+                                 timeout=httpx.Timeout(READ_TIMEOUT_S, connect=10.0), follow_redirects=False)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def plan(self, prompt: str, music_length_ms: int | None, model_id: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"prompt": prompt}
+        if music_length_ms:
+            body["music_length_ms"] = music_length_ms
+        if model_id:
+            body["model_id"] = model_id
+        call = HttpCall("ElevenLabs", "composition plan", safe=True, key_hint=KEY_HINT)
+        response = send(self.http, "POST", f"{self.base}/v1/music/plan", call, self.guard, json=body)
+        try:
+            plan = response.json()
+        except ValueError:
+            plan = None
+        if not isinstance(plan, dict):
+            raise UpstreamError("ElevenLabs returned a composition plan that is not a JSON object")
+        return plan
+
+    def compose(self, body: dict[str, Any], output_format: str, staged: Any, *, stream_endpoint: bool,
+                pcm: tuple[int, int] | None) -> dict[str, str]:
+        """POST the compose request and stream the audio into `staged`; returns response headers.
+
+        Only a 429 (a refusal) or a connection that never opened is retried: once the request
+        is sent, a repeat could be charged twice."""
+        import httpx
+
+        path = "/v1/music/stream" if stream_endpoint else "/v1/music"
+        url = f"{self.base}{path}"
+        policy = RetryPolicy(attempts=3)
+        for attempt in range(policy.attempts):
+            if self.guard.cancelled():
+                raise Interrupted("cancelled")
+            remaining = self.guard.remaining()
+            timeout = httpx.Timeout(min(READ_TIMEOUT_S, max(remaining, 1.0)) if remaining else READ_TIMEOUT_S,
+                                    connect=10.0)
+            try:
+                with self.http.stream("POST", url, params={"output_format": output_format}, json=body,
+                                      timeout=timeout) as response:
+                    if response.status_code >= 300:
+                        response.read()
+                        suggestion = _suggestion_error(response) if response.status_code == 400 else None
+                        if suggestion is not None:
+                            raise suggestion
+                        error = error_from_response(response, provider="ElevenLabs", action="compose",
+                                                    key_hint=KEY_HINT)
+                        if response.status_code == 429 and attempt + 1 < policy.attempts:
+                            wait = policy.delay(attempt, response)
+                            if remaining is None or wait < remaining:
+                                self.guard.on_retry and self.guard.on_retry(
+                                    f"{error.message}; retrying in {wait:.1f} s")
+                                self.guard.sleep(wait)
+                                continue
+                        raise error
+                    headers = dict(response.headers)
+                    self._write(response, staged, pcm)
+                    return headers
+            except httpx.ConnectError as exc:
+                if attempt + 1 >= policy.attempts:
+                    raise RetryableError(f"cannot reach ElevenLabs ({exc.__class__.__name__})",
+                                         hint="check the network or ELEVENLABS_API_BASE") from None
+                self.guard.sleep(policy.delay(attempt))
+            except TRANSIENT_ERRORS as exc:
+                raise RetryableError(
+                    f"ElevenLabs compose broke off ({exc.__class__.__name__}); the song may still have "
+                    "been charged, so it is not retried automatically",
+                    hint="check your ElevenLabs history before retrying") from None
+        raise RetryableError("ElevenLabs kept refusing the request (HTTP 429)", hint="retry later")
+
+    def _write(self, response: httpx.Response, staged: Any, pcm: tuple[int, int] | None) -> None:
+        written = 0
+        with staged.open("wb") as handle:
+            writer = None
+            if pcm is not None:  # raw s16le PCM: a WAV header whose sizes `wave` fixes on close
+                writer = wave.open(handle, "wb")
+                writer.setnchannels(pcm[1])
+                writer.setsampwidth(2)
+                writer.setframerate(pcm[0])
+            frame = 2 * (pcm[1] if pcm else 1)
+            carry = b""
+            for chunk in response.iter_bytes(1 << 16):
+                if self.guard.cancelled():
+                    raise Interrupted("cancelled")
+                written += len(chunk)
+                if writer is None:
+                    handle.write(chunk)
+                    continue
+                data = carry + chunk
+                cut = len(data) - len(data) % frame
+                writer.writeframesraw(data[:cut])
+                carry = data[cut:]
+            if writer is not None:
+                writer.close()
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) != written:
+            raise RetryableError(f"ElevenLabs audio ended early ({written} of {declared} bytes)")
+        if written == 0:
+            raise UpstreamError("ElevenLabs returned no audio")
+
+
+class ElevenLabsEngine(Engine):
+    name = "elevenlabs"
+    tasks = frozenset({"generate"})
+    needs_key = True
+    key_env_var = "ELEVENLABS_API_KEY"
+
+    @classmethod
+    def versions(cls) -> dict[str, str]:
+        import httpx
+
+        return {"httpx": httpx.__version__, "api": "elevenlabs-music-v1"}
+
+    def run(self, model: ModelEntry, request: ModelInput, ctx: RunContext, sink: Any) -> EngineResult:
+        key = require_key("elevenlabs")
+        data = request.to_json_dict()
+        options = ctx.options
+        model_id = options.get("model_id") or options.get("elevenlabs_model_id")
+        if model_id is not None and model_id not in MODEL_IDS:
+            raise InputError(f"model_id must be one of {', '.join(MODEL_IDS)}", field="model_id")
+        fmt = OUTPUT_FORMATS[data.get("output_format") or "mp3_standard"]
+        pcm = None
+        if fmt.startswith("pcm_"):
+            pcm = (int(fmt.split("_")[1]), _pcm_channels())
+        plan = load_plan(options.get("composition_plan"))
+        timeout = options.get("timeout")
+        guard = CallGuard(cancelled=ctx.cancel_event.is_set, on_retry=ctx.notice,
+                          deadline=time.monotonic() + float(timeout) if timeout else None)
+        client = ElevenLabsClient(key, guard=guard)
+        metadata: dict[str, Any] = {"output_format": fmt}
+        if model_id:
+            metadata["model_id"] = model_id
+        try:
+            if plan == "auto":  # let ElevenLabs turn the prompt into a plan (free), then render it
+                ctx.progress("plan", 0, 1, "composition plan")
+                plan = client.plan(data["prompt"], data.get("music_length_ms"), model_id)
+                ctx.notice("ElevenLabs made a composition plan (recorded in the sidecar)")
+            body = self._body(data, plan, model_id)
+            if plan is not None:
+                metadata["composition_plan"] = plan
+            staged = sink.stage(".wav" if pcm else ".mp3")
+            headers = self._compose(client, body, fmt, staged, ctx, pcm, metadata)
+        except KeyboardInterrupt:
+            ctx.notice("elevenlabs: not_cancellable (the API has no cancel; the song may still be charged)")
+            raise Interrupted("interrupted; no file was written") from None
+        except Interrupted:
+            ctx.notice("elevenlabs: not_cancellable (the API has no cancel; the song may still be charged)")
+            raise
+        finally:
+            client.close()
+        if not pcm:
+            ext = sniff_audio_ext(staged.path, "", headers.get("content-type", ""))
+            if ext is None:
+                raise UpstreamError("ElevenLabs returned something that is not audio")
+            staged.suffix = "." + ext
+        song_id = headers.get("song-id")
+        if song_id:
+            metadata["song_id"] = song_id
+            ctx.notice(f"elevenlabs song {song_id}")
+        seconds = data.get("music_length_ms", 0) / 1000.0
+        if plan is not None and isinstance(plan, dict):
+            seconds = _plan_seconds(plan) or seconds
+        metadata["cost_source"] = "estimate (ElevenLabs bills credits; price table)"
+        cost = round(model.price_per_second * seconds, 6) if seconds else None
+        take = Take(seed=None, staged=staged, metadata={"song_id": song_id} if song_id else {})
+        return EngineResult(takes=[take], cost_usd=cost, metadata=metadata)
+
+    @staticmethod
+    def _body(data: dict[str, Any], plan: Any, model_id: str | None) -> dict[str, Any]:
+        if plan is not None:
+            body: dict[str, Any] = {"composition_plan": plan}
+        else:
+            body = {"prompt": data["prompt"], "music_length_ms": data["music_length_ms"]}
+            if data.get("force_instrumental"):
+                body["force_instrumental"] = True
+        if model_id:
+            body["model_id"] = model_id
+        return body
+
+    def _compose(self, client: ElevenLabsClient, body: dict[str, Any], fmt: str, staged: Any,
+                 ctx: RunContext, pcm: tuple[int, int] | None, metadata: dict[str, Any]) -> dict[str, str]:
+        stream_endpoint = bool(ctx.options.get("stream_endpoint"))
+        ctx.progress("compose", 0, 1, "ElevenLabs is composing")
+        try:
+            headers = client.compose(body, fmt, staged, stream_endpoint=stream_endpoint, pcm=pcm)
+        except Suggestion as refused:
+            if not ctx.options.get("accept_suggestion") or not refused.suggestion:
+                raise
+            retry = dict(body)
+            if refused.kind == "bad_prompt" and "prompt" in body:
+                retry["prompt"] = refused.suggestion
+                metadata["prompt_suggestion_accepted"] = refused.suggestion
+            elif refused.kind == "bad_composition_plan" and "composition_plan" in body:
+                retry["composition_plan"] = refused.suggestion
+                metadata["composition_plan"] = refused.suggestion
+                metadata["composition_plan_suggestion_accepted"] = True
+            else:
+                raise
+            ctx.notice(f"{refused.message}; retrying with its suggestion (--accept-suggestion)")
+            headers = client.compose(retry, fmt, staged, stream_endpoint=stream_endpoint, pcm=pcm)
+        ctx.progress("compose", 1, 1, "done")
+        return headers
+
+
+def _pcm_channels() -> int:
+    value = os.environ.get(PCM_CHANNELS_ENV, "2")
+    if value not in ("1", "2"):
+        raise InputError(f"{PCM_CHANNELS_ENV} must be 1 or 2", field=PCM_CHANNELS_ENV)
+    return int(value)
+
+
+def _plan_seconds(plan: dict[str, Any]) -> float:
+    parts = plan.get("sections") or plan.get("chunks") or []
+    total = sum(p.get("duration_ms", 0) for p in parts if isinstance(p, dict)
+                and isinstance(p.get("duration_ms"), (int, float)))
+    return total / 1000.0
+
+
+def load_plan(value: Any) -> Any:
+    """The `composition_plan` option: None, "auto" (ask /v1/music/plan), a dict, JSON text or @file."""
+    if value is None or value == "" or value is False:
+        return None
+    if value is True or value == "auto":
+        return "auto"
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        raise InputError("composition_plan must be a JSON object, @file.json or 'auto'",
+                         field="composition_plan")
+    text = value
+    if value.startswith("@"):
+        path = Path(value[1:]).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputFileError(f"composition plan file not found: {path}", field="composition_plan") from None
+        except (OSError, UnicodeDecodeError):
+            raise InputFileError(f"cannot read composition plan {path}", field="composition_plan") from None
+    try:
+        plan = json.loads(text)
+    except ValueError:
+        raise InputError("composition_plan is not valid JSON", field="composition_plan") from None
+    if not isinstance(plan, dict) or not (plan.get("sections") or plan.get("chunks")):
+        raise InputError("composition_plan must be an object with sections[] (or chunks[] for v2 models)",
+                         field="composition_plan")
+    return plan
+
+

@@ -1,0 +1,459 @@
+"""HTTP rules every hosted client shares: the download allowlist, retries that are safe,
+`Retry-After`, mapping an HTTP answer to our exit codes, and capped streaming downloads.
+
+Why hand-written rather than a retry library (tenacity, httpx transports): the rules are
+about *which* calls may be repeated (a submit that may have been accepted never is, because
+a duplicate is a second charge) and about cancellation between attempts, which is easier to
+read as one loop than as decorator configuration.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from aimusic.config import redact
+from aimusic.errors import (AimusicError, AuthError, InputError, Interrupted, RetryableError,
+                            UpstreamError)
+
+DEFAULT_MAX_DOWNLOAD_BYTES = 2 * 1024**3
+MAX_REDIRECTS = 5
+MAX_RETRY_AFTER_S = 120.0
+CHUNK_BYTES = 1 << 16
+
+# Transport failures that mean "try again later". ConnectError happens before a byte of the
+# request is sent, so even a submit may repeat it; the others may strike after the server
+# has the request.
+TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+RETRYABLE_STATUS = frozenset({408, 429, 502, 503, 504})
+
+
+# --- allowlist -----------------------------------------------------------------------------
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class HostAllowlist:
+    """Hosts a client may fetch from. `exact` entries are `host:port` pairs taken from configured
+    base URLs (and may be plain http when the base URL is); `suffixes` are domains (".runcomfy.net")
+    whose hosts are allowed over https only."""
+
+    exact: frozenset[tuple[str, str, int]] = frozenset()   # (scheme, host, port)
+    suffixes: tuple[str, ...] = ()
+
+    @classmethod
+    def for_provider(cls, base_urls: list[str], domains: tuple[str, ...] = ()) -> HostAllowlist:
+        exact = set()
+        for url in base_urls:
+            parts = urlsplit(url)
+            if parts.hostname:
+                exact.add((parts.scheme, parts.hostname.lower(), _port(parts)))
+        suffixes = list(domains)
+        for entry in os.environ.get("AIMUSIC_DOWNLOAD_HOSTS", "").split(","):
+            entry = entry.strip().lower()
+            if not entry:
+                continue
+            if entry.startswith("*."):
+                suffixes.append(entry[1:])
+            elif entry.startswith("."):
+                suffixes.append(entry)
+            elif "://" in entry:
+                parts = urlsplit(entry)
+                if parts.hostname:
+                    exact.add((parts.scheme, parts.hostname, _port(parts)))
+            else:
+                exact.add(("https", entry, 443))
+        return cls(frozenset(exact), tuple(suffixes))
+
+    def allows(self, url: str) -> bool:
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            port = _port(parts)
+        except ValueError:
+            return False
+        if not host or parts.scheme not in ("http", "https"):
+            return False
+        if (parts.scheme, host, port) in self.exact:
+            return True
+        if parts.scheme != "https":
+            return False
+        return any(host.endswith(suffix) or host == suffix.lstrip(".") for suffix in self.suffixes)
+
+
+def _port(parts: Any) -> int:
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return port or (443 if parts.scheme == "https" else 80)
+
+
+def public_url(url: str) -> str:
+    """A URL safe to record: no query or fragment (signed file URLs carry credentials there)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
+
+
+# --- errors --------------------------------------------------------------------------------
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return response.text[:500] if response.content else None
+
+
+def detail_text(body: Any) -> str:
+    """The provider's own words about a failure, in one short line."""
+    if body is None:
+        return ""
+    if isinstance(body, str):
+        return body.strip()[:500]
+    if isinstance(body, dict):
+        detail = body.get("detail", body.get("error", body.get("message")))
+        if isinstance(detail, dict):
+            message = detail.get("message") or detail.get("status") or json.dumps(detail)[:300]
+            return str(message)[:500]
+        if isinstance(detail, list):  # pydantic-style validation list
+            parts = []
+            for item in detail[:5]:
+                if isinstance(item, dict):
+                    loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
+                    parts.append(f"{loc}: {item.get('msg', item)}" if loc else str(item.get("msg", item)))
+                else:
+                    parts.append(str(item))
+            return "; ".join(parts)[:500]
+        if detail is not None:
+            return str(detail)[:500]
+        return json.dumps(body)[:300]
+    return str(body)[:500]
+
+
+def error_for_status(status: int, detail: str, *, provider: str, action: str,
+                     key_hint: str = "", error_code: Any = None) -> AimusicError:
+    """Our exception for an HTTP status (or an `error_code` whose first 3 digits are one)."""
+    detail = redact(detail)
+    said = f": {detail}" if detail else ""
+    code = f" (error_code {error_code})" if error_code is not None else ""
+    if status == 402:
+        return AuthError(f"{provider} {action} failed: insufficient balance{said}{code}",
+                         hint="top up the account, then retry")
+    if status in (401, 403):
+        return AuthError(f"{provider} rejected the credentials (HTTP {status}){said}{code}",
+                         hint=key_hint or None)
+    if status in (408, 429):
+        return RetryableError(f"{provider} is busy or rate limited (HTTP {status}){said}{code}",
+                              hint="wait a little and retry")
+    if 400 <= status < 500:
+        return InputError(f"{provider} refused the {action} (HTTP {status}){said}{code}")
+    return UpstreamError(f"{provider} {action} failed (HTTP {status}){said}{code}")
+
+
+def error_from_response(response: httpx.Response, *, provider: str, action: str,
+                        key_hint: str = "") -> AimusicError:
+    body = _body(response)
+    error_code = body.get("error_code") if isinstance(body, dict) else None
+    return error_for_status(response.status_code, detail_text(body), provider=provider, action=action,
+                            key_hint=key_hint, error_code=error_code)
+
+
+def check_body_error(body: Any, *, provider: str, action: str, key_hint: str = "") -> None:
+    """Some endpoints answer HTTP 200 with a top-level `error_code`: that is a failure too."""
+    if not isinstance(body, dict) or body.get("error_code") in (None, "", 0):
+        return
+    code = body["error_code"]
+    try:
+        status = int(str(code)[:3])
+    except ValueError:
+        status = 400
+    if not 400 <= status < 600:
+        status = 400
+    raise error_for_status(status, detail_text(body), provider=provider, action=action,
+                           key_hint=key_hint, error_code=code)
+
+
+# --- retries -------------------------------------------------------------------------------
+
+def retry_after_seconds(response: httpx.Response | None) -> float | None:
+    """`Retry-After` as seconds (delta or HTTP date), or None."""
+    if response is None:
+        return None
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 5            # total tries of a safe call
+    base_delay: float = 0.5
+    max_delay: float = 10.0
+    jitter: float = 0.25         # +- fraction of each delay, so parallel clients spread out
+
+    def delay(self, attempt: int, response: httpx.Response | None = None) -> float:
+        told = retry_after_seconds(response)
+        if told is not None:
+            return min(told, MAX_RETRY_AFTER_S)
+        delay = min(self.max_delay, self.base_delay * (2 ** attempt))
+        return delay * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+@dataclass
+class CallGuard:
+    """What a waiting call must respect: a cancellation flag and an overall deadline."""
+
+    cancelled: Callable[[], bool] = lambda: False
+    deadline: float | None = None       # time.monotonic() value
+    on_retry: Callable[[str], None] | None = None
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def sleep(self, seconds: float, event: Any = None) -> None:
+        """Sleep, waking early for cancellation; raise Interrupted if cancelled."""
+        end = time.monotonic() + max(0.0, seconds)
+        while True:
+            if self.cancelled():
+                raise Interrupted("cancelled")
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.05))
+
+
+@dataclass
+class HttpCall:
+    """One logical call to a provider: how to send it, whether it may repeat, how to name failures."""
+
+    provider: str
+    action: str
+    safe: bool                       # may be repeated after the server may have seen it
+    key_hint: str = ""
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def send(client: httpx.Client, method: str, url: str, call: HttpCall, guard: CallGuard | None = None,
+         **kwargs: Any) -> httpx.Response:
+    """Send a request, retrying only what is safe; return a 2xx response or raise our error.
+
+    Safe calls (status polls, GETs) are retried on 408/429/502/503/504 and transport errors.
+    An unsafe call (a submit) is retried only when the server certainly did not take it: a
+    connection that never opened, or a 429 (a refusal). Everything else raises at once.
+    """
+    guard = guard or CallGuard()
+    attempts = call.policy.attempts
+    last_error: AimusicError | None = None
+    for attempt in range(attempts):
+        if guard.cancelled():
+            raise Interrupted("cancelled")
+        response = None
+        try:
+            response = client.request(method, url, **kwargs)
+        except httpx.ConnectError as exc:
+            last_error = RetryableError(f"cannot reach {call.provider} ({exc.__class__.__name__})",
+                                        hint="check the network or the base URL, then retry")
+        except TRANSIENT_ERRORS as exc:
+            if not call.safe:
+                raise RetryableError(
+                    f"{call.provider} {call.action}: the connection failed after the request was sent "
+                    f"({exc.__class__.__name__}); it may have been accepted, so it is not retried "
+                    "automatically", hint="check your provider dashboard before retrying") from None
+            last_error = RetryableError(f"{call.provider} {call.action}: {exc.__class__.__name__}",
+                                        hint="retry later")
+        else:
+            if response.status_code < 300:
+                return response
+            error = error_from_response(response, provider=call.provider, action=call.action,
+                                        key_hint=call.key_hint)
+            retryable = response.status_code in RETRYABLE_STATUS if call.safe else response.status_code == 429
+            if not retryable:
+                raise error
+            last_error = error
+        if attempt + 1 >= attempts:
+            break
+        wait = call.policy.delay(attempt, response)
+        remaining = guard.remaining()
+        if remaining is not None and wait > remaining:
+            break
+        if guard.on_retry:
+            guard.on_retry(f"{call.provider} {call.action}: {last_error.message}; retrying in {wait:.1f} s")
+        guard.sleep(wait)
+    assert last_error is not None
+    raise last_error
+
+
+# --- downloads -----------------------------------------------------------------------------
+
+def max_download_bytes(options: dict[str, Any] | None = None) -> int:
+    value = (options or {}).get("max_download_bytes") or os.environ.get("AIMUSIC_MAX_DOWNLOAD_BYTES")
+    if value in (None, ""):
+        return DEFAULT_MAX_DOWNLOAD_BYTES
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"max download size must be a number of bytes, not {value!r}",
+                         field="max_download_bytes") from None
+    if limit <= 0:
+        raise InputError("max download size must be positive", field="max_download_bytes")
+    return limit
+
+
+class _Incomplete(Exception):
+    pass
+
+
+@dataclass
+class Downloaded:
+    url: str            # public form (no query)
+    name: str           # the URL's last path segment, sanitised
+    size: int
+    content_type: str
+
+
+def url_file_name(url: str) -> str:
+    from urllib.parse import unquote
+
+    from aimusic.output.naming import safe_name
+
+    segment = unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
+    return safe_name(segment)
+
+
+def download(client: httpx.Client, url: str, staged: Any, allowlist: HostAllowlist, *,
+             provider: str, max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES, guard: CallGuard | None = None,
+             policy: RetryPolicy | None = None, headers: dict[str, str] | None = None) -> Downloaded:
+    """Stream `url` into `staged` (a StagedFile); every redirect hop is checked against the
+    allowlist, the size is capped, and a body shorter than its Content-Length is an error.
+    Transport failures and 5xx are retried from the start (a GET is safe to repeat)."""
+    guard = guard or CallGuard()
+    policy = policy or RetryPolicy(attempts=4)
+    last_error: AimusicError | None = None
+    for attempt in range(policy.attempts):
+        response = None
+        try:
+            return _download_once(client, url, staged, allowlist, provider=provider, max_bytes=max_bytes,
+                                  guard=guard, headers=headers)
+        except _Retry as retry:
+            last_error, response = retry.error, retry.response
+        except (TRANSIENT_ERRORS + (httpx.ConnectError, _Incomplete)) as exc:
+            last_error = RetryableError(
+                f"download of {url_file_name(url)} from {provider} broke off "
+                f"({exc.__class__.__name__ if not isinstance(exc, _Incomplete) else exc})")
+        if attempt + 1 >= policy.attempts:
+            break
+        wait = policy.delay(attempt, response)
+        remaining = guard.remaining()
+        if remaining is not None and wait > remaining:
+            break
+        if guard.on_retry:
+            guard.on_retry(f"{last_error.message}; retrying in {wait:.1f} s")
+        guard.sleep(wait)
+    assert last_error is not None
+    raise last_error
+
+
+class _Retry(Exception):
+    def __init__(self, error: AimusicError, response: httpx.Response | None) -> None:
+        self.error = error
+        self.response = response
+
+
+def _download_once(client: httpx.Client, url: str, staged: Any, allowlist: HostAllowlist, *,
+                   provider: str, max_bytes: int, guard: CallGuard,
+                   headers: dict[str, str] | None) -> Downloaded:
+    current = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        if not allowlist.allows(current):
+            host = urlsplit(current).hostname or current
+            raise UpstreamError(f"refusing to download from {host}: not on the {provider} allowlist",
+                                hint="add the host to AIMUSIC_DOWNLOAD_HOSTS if you trust it")
+        with client.stream("GET", current, headers=headers, follow_redirects=False) as response:
+            if response.is_redirect:
+                location = response.headers.get("location")
+                if not location:
+                    raise UpstreamError(f"{provider} file host redirected without a location")
+                current = urljoin(current, location)
+                continue
+            if response.status_code >= 300:
+                response.read()
+                error = error_from_response(response, provider=provider, action="file download")
+                if response.status_code in RETRYABLE_STATUS:
+                    raise _Retry(error, response)
+                # a missing or forbidden output file is the provider's failure, not the user's input
+                raise UpstreamError(f"download of {url_file_name(url)} failed: {error.message}")
+            declared = response.headers.get("content-length")
+            expected = int(declared) if declared and declared.isdigit() else None
+            if expected is not None and expected > max_bytes:
+                raise UpstreamError(f"{url_file_name(url)} is {expected} bytes, over the {max_bytes}-byte "
+                                    "download cap", hint="raise AIMUSIC_MAX_DOWNLOAD_BYTES if you expect it")
+            written = 0
+            with staged.open("wb") as handle:
+                for chunk in response.iter_raw(CHUNK_BYTES):
+                    if guard.cancelled():
+                        raise Interrupted("cancelled")
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise UpstreamError(f"{url_file_name(url)} grew past the {max_bytes}-byte download "
+                                            "cap; stopped", hint="raise AIMUSIC_MAX_DOWNLOAD_BYTES if you "
+                                            "expect it")
+                    handle.write(chunk)
+            if expected is not None and written != expected:
+                raise _Incomplete(f"{written} of {expected} bytes")
+            if written == 0:
+                raise UpstreamError(f"{provider} served an empty file for {url_file_name(url)}")
+            return Downloaded(public_url(current), url_file_name(current), written,
+                              response.headers.get("content-type", ""))
+    raise UpstreamError(f"too many redirects downloading {url_file_name(url)}")
+
+
+# --- audio type ----------------------------------------------------------------------------
+
+_CONTENT_TYPES = {"audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/wav": "wav", "audio/x-wav": "wav",
+                  "audio/wave": "wav", "audio/flac": "flac", "audio/x-flac": "flac", "audio/ogg": "ogg"}
+AUDIO_EXTS = ("mp3", "wav", "flac", "ogg")
+
+
+def sniff_audio_ext(path: str, name: str = "", content_type: str = "") -> str | None:
+    """The audio container of a downloaded file, from its first bytes (then its name, its type)."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0):
+        return "mp3"
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext in AUDIO_EXTS:
+        return ext
+    return _CONTENT_TYPES.get(content_type.split(";")[0].strip().lower())

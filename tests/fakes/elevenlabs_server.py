@@ -1,0 +1,196 @@
+"""A loopback stand-in for the ElevenLabs Music API (`/v1/music`, `/v1/music/stream`,
+`/v1/music/plan`) over real HTTP, with injectable latency and failures. The official
+`elevenlabs` SDK talks to it unchanged (tests/test_elevenlabs_engine.py proves it).
+
+    with ElevenLabsServer(key="el-test") as server:
+        env = {"ELEVENLABS_API_KEY": "el-test", "ELEVENLABS_API_BASE": server.base_url}
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from fakes.runcomfy_server import encoded_audio
+
+REAL_ARTIST = "taylor swift"     # a prompt naming a real artist gets `bad_prompt`, as the real API does
+SUGGESTED_PROMPT = "Upbeat country-pop anthem with a heartfelt female lead vocal, acoustic guitars"
+BAD_SECTION = "BAD"              # a plan with a section of this name gets `bad_composition_plan`
+
+
+@dataclass
+class Failure:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ElevenLabsServer:
+    def __init__(self, key: str = "el-test-key", *, latency: float = 0.0) -> None:
+        self.key = key
+        self.latency = latency                  # before the first audio byte, seconds
+        self.audio_seconds = 1.0
+        self.compose_failures: list[Failure] = []  # consumed one per compose call
+        self.break_midway = 0                   # next N composes stop halfway
+        self.echo_key_in_422 = False            # a hostile/buggy server echoing the key back
+        # counters
+        self.composes = 0
+        self.plans = 0
+        self.requests: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+
+    def start(self) -> ElevenLabsServer:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> ElevenLabsServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def env(self) -> dict[str, str]:
+        return {"ELEVENLABS_API_KEY": self.key, "ELEVENLABS_API_BASE": self.base_url}
+
+
+def _plan_for(prompt: str, length_ms: int) -> dict[str, Any]:
+    half = max(length_ms // 2, 3000)
+    return {"positive_global_styles": [prompt[:60]], "negative_global_styles": [],
+            "sections": [{"section_name": "Verse", "positive_local_styles": [], "negative_local_styles": [],
+                          "duration_ms": half, "lines": ["la la la"]},
+                         {"section_name": "Chorus", "positive_local_styles": [], "negative_local_styles": [],
+                          "duration_ms": max(length_ms - half, 3000), "lines": ["oh oh"]}]}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: ElevenLabsServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _validation(self, field_name: str, message: str) -> None:
+        self._send(422, {"detail": [{"loc": ["body", field_name], "msg": message, "type": "value_error"}]})
+
+    def do_POST(self) -> None:
+        fake = self.fake
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = None
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        with fake._lock:
+            fake.requests.append({"path": parts.path, "query": query, "headers": dict(self.headers.items()),
+                                  "body": body})
+        if self.headers.get("xi-api-key") != fake.key:
+            return self._send(401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+        if not isinstance(body, dict):
+            return self._validation("body", "Input should be a valid dictionary")
+        if parts.path == "/v1/music/plan":
+            fake.plans += 1
+            if not isinstance(body.get("prompt"), str):
+                return self._validation("prompt", "Field required")
+            return self._send(200, _plan_for(body["prompt"], int(body.get("music_length_ms") or 30000)))
+        if parts.path not in ("/v1/music", "/v1/music/stream"):
+            return self._send(404, {"detail": "Not Found"})
+        return self._compose(parts.path, body, query)
+
+    def _compose(self, path: str, body: dict[str, Any], query: dict[str, str]) -> None:
+        fake = self.fake
+        with fake._lock:
+            fake.composes += 1
+            failure = fake.compose_failures.pop(0) if fake.compose_failures else None
+            breaking = fake.break_midway > 0
+            if breaking:
+                fake.break_midway -= 1
+        if failure is not None:
+            return self._send(failure.status, failure.body, failure.headers)
+        prompt, plan = body.get("prompt"), body.get("composition_plan")
+        if (prompt is None) == (plan is None):
+            return self._validation("prompt", "Exactly one of prompt or composition_plan must be given")
+        length = body.get("music_length_ms")
+        if plan is not None and (length is not None or body.get("force_instrumental") is not None):
+            return self._validation("music_length_ms", "only valid with a prompt")
+        if length is not None and not (isinstance(length, int) and 3000 <= length <= 600000):
+            return self._validation("music_length_ms", "Input should be between 3000 and 600000")
+        if fake.echo_key_in_422:
+            return self._validation("prompt", f"rejected for key {self.headers.get('xi-api-key')}")
+        if prompt is not None and REAL_ARTIST in prompt.lower():
+            return self._send(400, {"detail": {"status": "bad_prompt",
+                                               "message": "The prompt references a real artist.",
+                                               "data": {"prompt_suggestion": SUGGESTED_PROMPT}}})
+        if plan is not None and any(s.get("section_name") == BAD_SECTION for s in plan.get("sections", [])):
+            fixed = dict(plan, sections=[dict(s, section_name="Verse") for s in plan["sections"]])
+            return self._send(400, {"detail": {"status": "bad_composition_plan",
+                                               "message": "The plan has a forbidden section.",
+                                               "data": {"composition_plan_suggestion": fixed}}})
+        output_format = query.get("output_format", "mp3_44100_128")
+        if output_format.startswith("pcm_"):
+            data = encoded_audio("pcm", fake.audio_seconds, int(output_format.split("_")[1]))
+            ctype = "audio/pcm"
+        elif output_format.startswith("mp3_"):
+            data = encoded_audio("mp3", fake.audio_seconds, 44100)
+            ctype = "audio/mpeg"
+        else:
+            return self._validation("output_format", f"unsupported in this stand-in: {output_format}")
+        if fake.latency:
+            time.sleep(fake.latency)
+        with fake._lock:
+            song_id = f"song-{next(fake._ids):04d}"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("song-id", song_id)
+        chunked = path.endswith("/stream")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if breaking:
+            self.wfile.write(data[: len(data) // 2] if not chunked else
+                             b"%x\r\n" % (len(data) // 2) + data[: len(data) // 2] + b"\r\n")
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        step = 8192
+        for start in range(0, len(data), step):
+            piece = data[start:start + step]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
