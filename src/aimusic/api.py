@@ -66,6 +66,22 @@ def models() -> list[ModelEntry]:
     return all_models()
 
 
+def describe_model(entry: ModelEntry, *, full: bool = False) -> dict[str, Any]:
+    """A catalog entry as JSON, with whether each of its providers is usable right now and why not."""
+    from aimusic.engines.registry import availability
+
+    info = entry.to_dict()
+    if not full:
+        info.pop("input_schema", None)
+    checks = []
+    for name in entry.providers:
+        state = availability(entry, name)
+        checks.append({"provider": name, "usable": state.usable, "reason": state.reason})
+    info["available"] = any(c["usable"] for c in checks)
+    info["availability"] = checks
+    return info
+
+
 def choose_provider(model: ModelEntry, provider: str = "auto") -> str:
     """The provider that will run `model`: the one asked for, or for `auto` the first of the
     model's providers whose key is present (a direct provider before a reseller)."""
@@ -139,6 +155,7 @@ def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = "."
     sink = OutputSink(output_dir)
     try:
         outcome = engine.run(model, request, ctx, sink)
+        ctx.check_cancelled()  # a cancellation that arrived as the engine finished still wins: no files
         ran_at = time.perf_counter()
         pending = _pending_outputs(model, chosen, request, outcome, sink, format, finish, engine)
         timings = {"validate_s": validated_at - started, "run_s": ran_at - validated_at}

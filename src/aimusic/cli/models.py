@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from aimusic.cli.common import json_option, print_json
-
-
-def model_listing(entry: Any, *, full: bool = False) -> dict[str, Any]:
-    from aimusic.engines.registry import availability
-
-    info = entry.to_dict()
-    if not full:
-        info.pop("input_schema", None)
-    checks = []
-    for provider in entry.providers:
-        state = availability(entry, provider)
-        checks.append({"provider": provider, "usable": state.usable, "reason": state.reason})
-    info["available"] = any(c["usable"] for c in checks)
-    info["availability"] = checks
-    return info
 
 
 @click.group(invoke_without_command=True)
@@ -36,9 +19,10 @@ def models(ctx: click.Context, task: str | None, provider: str | None, only_avai
     """List every model: provider, task, price, limits and whether it is usable now."""
     if ctx.invoked_subcommand is not None:
         return
+    from aimusic.api import describe_model
     from aimusic.catalog import models_for
 
-    rows = [model_listing(m) for m in models_for(task, provider)]
+    rows = [describe_model(m) for m in models_for(task, provider)]
     if only_available:
         rows = [r for r in rows if r["available"]]
     if as_json:
@@ -58,9 +42,10 @@ def models(ctx: click.Context, task: str | None, provider: str | None, only_avai
 @json_option
 def show(model_id: str, as_json: bool) -> None:
     """Everything about one model: input fields with types, ranges and defaults."""
+    from aimusic.api import describe_model
     from aimusic.catalog import get_model
 
-    info = model_listing(get_model(model_id), full=as_json)
+    info = describe_model(get_model(model_id), full=as_json)
     if as_json:
         print_json(info)
         return

@@ -1,0 +1,1 @@
+"""The MCP server front door (`aimusic mcp`). Import `aimusic.mcp.server` to build it."""

@@ -1,0 +1,75 @@
+"""Typed requests of the front doors (MCP tools, and the CLI where it validates the same way).
+
+The MCP tool input schemas are generated from these classes; nothing is written twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from aimusic.spec import MAX_TEXT, ModelInput, Seed, audio_reference
+
+Provider = Literal["auto", "sketch", "local", "comfyui", "runcomfy", "elevenlabs"]
+Preset = Literal["streaming", "broadcast", "podcast", "none"]
+
+
+class _AudioArg(ModelInput):
+    @field_validator("audio", mode="before", check_fields=False)
+    @classmethod
+    def _audio(cls, value: Any) -> Any:
+        return None if value is None else audio_reference(value)
+
+
+class PlanRequest(_AudioArg):
+    request: str = Field(min_length=1, max_length=MAX_TEXT,
+                         description="What the user wants, in plain words ('a 15-second jingle for a bank')")
+    audio: str | None = Field(None, description="Source audio for edits: a path in an allowed dir or an https URL")
+    lyrics: str | None = Field(None, max_length=MAX_TEXT, description="Lyrics with section markers")
+    provider: Provider = Field("auto", description="Which provider runs it; auto picks the best available")
+    budget_usd: float | None = Field(None, ge=0, description="Refuse plans that cost more than this")
+
+
+class GenerateRequest(ModelInput):
+    request: str = Field(min_length=1, max_length=MAX_TEXT, description="What to make, in plain words")
+    duration: float | None = Field(None, gt=0, le=600, description="Length in seconds (overrides the request)")
+    provider: Provider = Field("auto", description="Which provider runs it")
+    seed: Seed | None = Field(None, description="Seed for a reproducible take")
+    lyrics: str | None = Field(None, max_length=MAX_TEXT, description="Lyrics with section markers")
+    tags: str | None = Field(None, max_length=2000, description="Explicit style tags (override the planner's)")
+    instrumental: bool | None = Field(None, description="Force instrumental (true) or vocals (false)")
+    model: str | None = Field(None, max_length=200, description="Explicit catalog model id")
+
+
+class EditRequest(_AudioArg):
+    audio: str = Field(description="Track to edit: a path in an allowed dir or an https URL")
+    request: str = Field(min_length=1, max_length=MAX_TEXT,
+                         description="The edit in plain words ('fix 1:05 to 1:25', 'add a 20 second intro')")
+    provider: Provider = Field("auto", description="Which provider runs it")
+    seed: Seed | None = Field(None, description="Seed for a reproducible take")
+    lyrics: str | None = Field(None, max_length=MAX_TEXT, description="Lyrics for the new material")
+    tags: str | None = Field(None, max_length=2000, description="Style tags (default: inferred)")
+    model: str | None = Field(None, max_length=200, description="Explicit catalog model id")
+
+
+class RunRequest(ModelInput):
+    model: str = Field(min_length=1, max_length=200, description="Catalog model id (see the models tool)")
+    input: dict[str, Any] = Field(description="The model's input object, as `aimusic models show ID` lists it")
+
+
+class AnalyzeRequest(_AudioArg):
+    audio: str = Field(description="Audio file to measure: a path in an allowed dir")
+
+
+class FinishRequest(_AudioArg):
+    audio: str = Field(description="Audio file to finish: a path in an allowed dir")
+    preset: Preset = Field("streaming", description="Loudness preset: streaming -14 LUFS, broadcast -23, podcast -16")
+    loudness: float | None = Field(None, ge=-70, le=0, description="Target integrated loudness in LUFS (overrides preset)")
+    true_peak: float | None = Field(None, ge=-20, le=0, description="True-peak ceiling in dBTP")
+    fade_in: float | None = Field(None, ge=0, le=600, description="Fade-in seconds")
+    fade_out: float | None = Field(None, ge=0, le=600, description="Fade-out seconds")
+    trim_silence: bool = Field(False, description="Trim leading/trailing silence")
+    loop: bool = Field(False, description="Make it loop seamlessly")
+    length: float | None = Field(None, gt=0, le=3600, description="Exact length in seconds")
+    format: Literal["wav", "flac", "mp3", "ogg"] | None = Field(None, description="Output format")
