@@ -17,6 +17,7 @@ import click
 
 # name -> ("module:attribute", one-line help). Adding a command = one line here.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "comfyui": ("aimusic.cli.comfyui:comfyui", "ComfyUI: export workflows, connect servers, collect prompts."),
     "models": ("aimusic.cli.models:models", "List the models aimusic knows (and pull local weights)."),
     "run": ("aimusic.cli.run:run", "Run one model on a JSON input (same input as `runcomfy run`)."),
     "replay": ("aimusic.cli.run:replay", "Re-run the request recorded in a sidecar JSON file."),
@@ -24,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("aimusic.cli.auth:login", "Store an API key for runcomfy or elevenlabs (from stdin)."),
     "logout": ("aimusic.cli.auth:logout", "Forget a stored API key."),
     "doctor": ("aimusic.cli.auth:doctor", "Report providers, devices, weights and config paths."),
+    "mcp": ("aimusic.cli.mcp:mcp", "Serve plan/generate/edit/run/models/analyze/finish as MCP tools."),
 }
 
 

@@ -279,28 +279,10 @@ class ComfyUIEngine(Engine):
 
     def _submit_and_collect(self, client: ComfyClient, model: Any, request: Any, ctx: RunContext,
                             sink: Any) -> EngineResult:
-        import tempfile
-
         timings: dict[str, float] = {}
-        t0 = time.perf_counter()
         version = client.version()
-        specs = client.node_specs([*LOADER_INPUTS, "TextEncodeAceStepAudio1.5"])
-        layout = choose_layout(model.extra, files_from_object_info(specs), client.where)
-        languages = input_options(specs, "TextEncodeAceStepAudio1.5", "language")
-        timings["inspect_s"] = time.perf_counter() - t0
-        audio_name, seconds = None, None
-        if model.task == "remix":
-            ctx.check_cancelled()
-            t = time.perf_counter()
-            with tempfile.TemporaryDirectory(prefix="aimusic-comfyui-") as tmp:
-                path = fetch_source(request.audio, tmp)
-                seconds = source_seconds(path)
-                ctx.progress("upload", 0, 1, Path(path).name)
-                audio_name = client.upload_audio(path)
-                ctx.progress("upload", 1, 1)
-            timings["upload_s"] = time.perf_counter() - t
-        graph = build_graph(graph_request(model, request, layout, audio_name=audio_name, seconds=seconds,
-                                          languages=languages, notice=ctx.notice))
+        graph, layout = graph_for_server(client, model, request, notice=ctx.notice, progress=ctx.progress,
+                                         check_cancelled=ctx.check_cancelled, timings=timings)
         check_model_files(client, graph)
         ctx.check_cancelled()
         client_id, prompt_id = new_ids()
@@ -353,6 +335,54 @@ class ComfyUIEngine(Engine):
         meta = {"comfyui": {"server": client.where, "server_version": version, "prompt_id": prompt_id,
                             "layout": layout, "timings": timings, "graph": graph}}
         return EngineResult(takes=takes, cost_usd=0.0, metadata=meta)
+
+
+
+def graph_for_server(client: ComfyClient, model: Any, request: Any, *,
+                     notice: Callable[[str], None] | None = None, progress: Callable[..., None] | None = None,
+                     check_cancelled: Callable[[], None] | None = None,
+                     timings: dict[str, float] | None = None) -> tuple[dict[str, Any], Layout]:
+    """The graph for one server: its model files pick the layout, its language list bounds the
+    1.5 language, and the source audio of audio-to-audio is uploaded to it."""
+    import tempfile
+
+    timings = timings if timings is not None else {}
+    t0 = time.perf_counter()
+    specs = client.node_specs([*LOADER_INPUTS, "TextEncodeAceStepAudio1.5"])
+    layout = choose_layout(model.extra, files_from_object_info(specs), client.where)
+    languages = input_options(specs, "TextEncodeAceStepAudio1.5", "language")
+    timings["inspect_s"] = time.perf_counter() - t0
+    audio_name, seconds = None, None
+    if model.task == "remix":
+        if check_cancelled:
+            check_cancelled()
+        t = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="aimusic-comfyui-") as tmp:
+            path = fetch_source(request.audio, tmp)
+            seconds = source_seconds(path)
+            if progress:
+                progress("upload", 0, 1, Path(path).name)
+            audio_name = client.upload_audio(path)
+            if progress:
+                progress("upload", 1, 1)
+        timings["upload_s"] = time.perf_counter() - t
+    graph = build_graph(graph_request(model, request, layout, audio_name=audio_name, seconds=seconds,
+                                      languages=languages, notice=notice))
+    return graph, layout
+
+
+def server_graph(url: str, model: Any, request: Any, *, notice: Callable[[str], None] | None = None
+                 ) -> dict[str, Any]:
+    """`aimusic comfyui workflow` with a server: its files; falls back to the template names
+    (with a notice) when the server does not answer."""
+    try:
+        with ComfyClient(url, timeout=10.0) as client:
+            client.version()
+            return graph_for_server(client, model, request, notice=notice)[0]
+    except UpstreamError as exc:
+        if notice:
+            notice(f"{exc.message}; using the template's file names")
+        return offline_graph(model, request, notice=notice)
 
 
 def check_model_files(client: ComfyClient, graph: dict[str, Any]) -> None:
