@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("aimusic.cli.auth:login", "Store an API key for runcomfy or elevenlabs (from stdin)."),
     "logout": ("aimusic.cli.auth:logout", "Forget a stored API key."),
     "doctor": ("aimusic.cli.auth:doctor", "Report providers, devices, weights and config paths."),
+    "plan": ("aimusic.cli.plan:plan", "Show how a request in plain words would be made (model, input, cost, why)."),
+    "generate": ("aimusic.cli.plan:generate", "Make music from a request in plain words (plan + run)."),
+    "edit": ("aimusic.cli.plan:edit", "Repaint or extend a track as a request in plain words says."),
+    "lyrics": ("aimusic.cli.lyrics:lyrics", "Check lyrics; romanise them for ACE-Step v1."),
     "mcp": ("aimusic.cli.mcp:mcp", "Serve plan/generate/edit/run/models/analyze/finish as MCP tools."),
 }
 

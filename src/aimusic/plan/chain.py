@@ -1,0 +1,54 @@
+"""Limits and chaining: an outpaint whose result would pass a model's limit becomes several calls.
+
+Each later call extends a *context clip* (the tail, or head, of the previous result) so that
+context + new material stays within the model's limit; the runner joins the results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIN_CONTEXT_SECONDS = 30.0   # less context than this and the continuation loses the groove
+
+
+@dataclass
+class Extend:
+    side: str                 # "before" | "after"
+    seconds: float            # new material this call adds
+    context_seconds: float    # length of the source clip given to the call
+    whole_source: bool        # the context is the whole current track (first call only)
+
+
+def chain_extension(source_seconds: float, before: float, after: float, max_total: float
+                    ) -> list[tuple[float, float, float, bool, str]]:
+    """Calls as (before, after, context_seconds, whole_source, side) tuples.
+
+    The first call extends the whole source as far as the limit allows (before first, then after);
+    each later call takes the last (or first) `context` seconds of the result so far and adds as
+    much as fits in `max_total`. One call when everything fits.
+    """
+    if source_seconds + before + after <= max_total + 1e-9:
+        return [(before, after, source_seconds, True, "both")]
+    calls: list[tuple[float, float, float, bool, str]] = []
+    current = source_seconds
+    remaining_before, remaining_after = before, after
+    if current < max_total:
+        room = max_total - current
+        b = min(remaining_before, room)
+        a = min(remaining_after, room - b)
+        if b or a:
+            calls.append((b, a, current, True, "both"))
+            remaining_before -= b
+            remaining_after -= a
+            current += a + b
+    budget = max_total - MIN_CONTEXT_SECONDS
+    for side in ("before", "after"):
+        remaining = remaining_before if side == "before" else remaining_after
+        while remaining > 1e-9:
+            add = min(remaining, budget)
+            context = min(current, max_total - add)
+            calls.append((add if side == "before" else 0.0, add if side == "after" else 0.0,
+                          context, context >= current - 1e-9, side))
+            remaining -= add
+            current += add
+    return calls

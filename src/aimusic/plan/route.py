@@ -1,0 +1,176 @@
+"""Routing: the task, the model family (the skill's decision flow) and the provider.
+
+Model families are abstract rungs of the cost ladder; `model_for(family, task, provider)`
+turns one into a catalog id for the provider that will run it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aimusic.catalog import ModelEntry, get_model, models_for
+from aimusic.errors import InputError, UsageError
+from aimusic.plan.intent import Intent
+
+PREMIUM = "premium"          # ElevenLabs Music
+MULTILINGUAL = "ace-1.5"     # ACE-Step 1.5: non-English vocals, best ACE quality
+BASE = "ace-base"            # ACE-Step v1: cost-sensitive, batches, loops, drafts
+
+HOSTED = {
+    (PREMIUM, "generate"): "elevenlabs/elevenlabs/music-generation",
+    (MULTILINGUAL, "generate"): "acestep-ai/ace-step-1.5/text-to-audio",
+    (BASE, "generate"): "acestep-ai/ace-step/text-to-audio",
+    ("*", "inpaint"): "acestep-ai/ace-step/audio-inpaint",
+    ("*", "outpaint"): "acestep-ai/ace-step/audio-outpaint",
+}
+ENDPOINTS = {"generate": "text-to-audio", "inpaint": "audio-inpaint", "outpaint": "audio-outpaint",
+             "remix": "audio-to-audio"}
+LOCAL_VARIANT = "turbo"      # 8 steps: the variant that is practical on one consumer GPU
+
+
+@dataclass
+class Route:
+    task: str
+    family: str
+    model: ModelEntry
+    provider: str
+    reasons: list[str]
+
+
+def _quote(words: list[str]) -> str:
+    return ", ".join(f"'{w}'" for w in words[:4])
+
+
+def choose_family(intent: Intent, *, song_language: str, languages: list[str],
+                  budget_usd: float | None, seconds: float, reasons: list[str]) -> str:
+    """Steps 2-4 of the decision flow, each recorded with the words that fired it."""
+    if intent.premium:
+        if intent.draft_then_polish:
+            reasons.append(f"draft first ({_quote(intent.cost_words)}), premium polish last "
+                           f"({_quote(intent.premium_words)}): iterate on ACE base, final render on ElevenLabs")
+            return BASE
+        reasons.append(f"premium polish ({_quote(intent.premium_words)}) -> ElevenLabs Music (decision step 2)")
+        return PREMIUM
+    if intent.premium_words and intent.cost_words:
+        reasons.append(f"premium words ({_quote(intent.premium_words)}) but cost words "
+                       f"({_quote(intent.cost_words)}): the cost words win")
+    non_english = [code for code in languages if code != "en"]
+    if intent.multilingual or song_language != "en" or len(languages) > 1:
+        why = []
+        if intent.language_words:
+            why.append(f"languages named ({_quote(intent.language_words)})")
+        if intent.multi_words:
+            why.append(_quote(intent.multi_words))
+        if intent.language_count:
+            why.append(f"'{intent.language_count} languages'")
+        if song_language != "en" or non_english:
+            why.append(f"lyrics in {', '.join(languages) or song_language}")
+        reasons.append(f"non-English or several languages ({'; '.join(why)}) -> ACE-Step 1.5 (decision step 3)")
+        return MULTILINGUAL
+    if intent.cost_sensitive:
+        why = list(intent.cost_words)
+        if intent.count and intent.count[0] > 1:
+            why.append(intent.count[1])
+        reasons.append(f"cost-sensitive or batch ({_quote(why)}) -> ACE-Step base (decision step 4)")
+        return BASE
+    premium_model = get_model(HOSTED[(PREMIUM, "generate")])
+    if budget_usd is not None and premium_model.price_per_second * seconds <= budget_usd:
+        reasons.append(f"a single quality track and ElevenLabs fits the ${budget_usd:g} budget "
+                       "-> ElevenLabs Music (decision step 4)")
+        return PREMIUM
+    reasons.append("a single track with no premium or cost words -> ACE-Step 1.5, the best ACE quality "
+                   "(decision step 4; add --budget or say 'premium' for ElevenLabs)")
+    return MULTILINGUAL
+
+
+def is_v1_style(model: ModelEntry) -> bool:
+    """ACE-Step v1 tokenises lyrics per line: non-Latin scripts must be romanised with [xx] prefixes."""
+    family = model.family.lower()
+    return model.extra.get("lyrics_style") == "v1" or (
+        "ace-step" in family and "1.5" not in family and "15" not in family.replace("ace-step", ""))
+
+
+def model_for(family: str, task: str, provider: str) -> ModelEntry | None:
+    """The catalog model of `family` for `task` on `provider`, or None when it has none."""
+    if provider == "runcomfy":
+        key = (family, task) if task == "generate" else ("*", task)
+        model_id = HOSTED.get(key)
+        return get_model(model_id) if model_id else None
+    if provider == "elevenlabs":
+        return get_model(HOSTED[(PREMIUM, "generate")]) if task == "generate" else None
+    if provider == "local":
+        candidates = [m for m in models_for(task, "local")
+                      if m.id == f"local/ace-step-1.5-{LOCAL_VARIANT}/{ENDPOINTS[task]}"]
+        return candidates[0] if candidates else None
+    if provider == "sketch":
+        candidates = [m for m in models_for(task, "sketch")]
+        return candidates[0] if candidates else None
+    candidates = models_for(task, provider)
+    if not candidates:
+        return None
+    if family in (MULTILINGUAL, PREMIUM):
+        preferred = [m for m in candidates if not is_v1_style(m)]
+    else:
+        preferred = [m for m in candidates if is_v1_style(m)]
+    return (preferred or candidates)[0]
+
+
+def _key_present(provider: str) -> bool:
+    from aimusic.config import get_key
+
+    return get_key(provider) is not None
+
+
+def choose_provider(family: str, task: str, provider: str, reasons: list[str],
+                    *, premium_intent: bool) -> tuple[ModelEntry, str]:
+    """The model and provider for a routed family (DESIGN.md "Provider choice")."""
+    if provider != "auto":
+        model = model_for(family, task, provider)
+        if model is None:
+            if provider == "elevenlabs":
+                raise UsageError(f"ElevenLabs has no {task} endpoint (it only generates)", field="provider",
+                                 hint="edit with --provider auto, runcomfy, local or sketch")
+            raise UsageError(f"provider {provider!r} has no model for the {task} task", field="provider",
+                             hint="run `aimusic models` to see what each provider runs")
+        reasons.append(f"--provider {provider}: {model.id}")
+        return model, provider
+
+    from aimusic.engines.registry import availability
+
+    skipped: list[str] = []
+    if premium_intent and task == "generate":
+        model = model_for(PREMIUM, task, "elevenlabs")
+        if model is not None and _key_present("elevenlabs"):
+            reasons.append("provider elevenlabs: premium intent and an ElevenLabs key is set")
+            return model, "elevenlabs"
+        skipped.append("elevenlabs: no key (set ELEVENLABS_API_KEY or `aimusic login elevenlabs`)")
+    local = model_for(family, task, "local")
+    if local is not None:
+        state = availability(local, "local")
+        if state.usable:
+            reasons.append(f"provider local: {state.reason}")
+            return local, "local"
+        skipped.append(f"local: {state.reason}")
+    comfy_models = [m for m in models_for(task, "comfyui")]
+    preferred = model_for(family, task, "comfyui")
+    if preferred is not None:
+        comfy_models.sort(key=lambda m: m.id != preferred.id)
+    for model in comfy_models:
+        state = availability(model, "comfyui")
+        if state.usable:
+            reasons.append(f"provider comfyui: {state.reason}")
+            return model, "comfyui"
+        skipped.append(f"comfyui: {state.reason}")
+        break
+    hosted = model_for(family, task, "runcomfy")
+    if hosted is not None and _key_present("runcomfy"):
+        reasons.append("provider runcomfy: a RunComfy token is set")
+        return hosted, "runcomfy"
+    skipped.append("runcomfy: no token (set RUNCOMFY_TOKEN or `aimusic login runcomfy`)")
+    sketch = model_for(family, task, "sketch")
+    if sketch is None:
+        raise InputError(f"no provider can run the {task} task here", field="provider",
+                         hint="; ".join(skipped))
+    reasons.append("provider sketch: the offline sketch engine (a draft without weights or keys) because "
+                   + "; ".join(skipped))
+    return sketch, "sketch"

@@ -1,0 +1,254 @@
+"""Times, windows, extensions and counts in plain words, parsed to exact seconds.
+
+Handles "1:05", "1:05.5", "90s", "90 seconds", "1 min", "1.5 minutes", "2m30s",
+"1 minute 30 seconds", "two minutes", "a minute and a half", "half a minute",
+ranges ("1:05 to 1:25", "from 40s to 1 min", "between 40 and 60 seconds",
+"1:05-1:25"), "the last 15 seconds", "the first 10 seconds", intros and outros
+("a 20 second intro", "one more minute at the end", "30 seconds longer"), and
+counts ("50 tracks"). Everything is a pure function of the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "hundred": 100, "a dozen": 12, "dozen": 12, "a couple of": 2, "a couple": 2, "couple of": 2,
+    "a few": 3, "several": 3,
+}
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+SEC = r"(?:s|sec|secs|second|seconds)"
+MIN = r"(?:m|min|mins|minute|minutes)"
+NUM = r"\d+(?:\.\d+)?"
+
+# One time expression. Order matters: the longest forms first.
+TIME = (
+    rf"(?:\d+:\d{{2}}(?:\.\d+)?"                                   # 1:05 / 1:05.5
+    rf"|{NUM}\s*-?\s*{MIN}\.?\s*(?:and\s+)?{NUM}\s*-?\s*{SEC}\b"     # 2m30s, 1 min 30 sec
+    rf"|{NUM}\s*-?\s*{MIN}\s+and\s+a\s+half\b"                     # 1 minute and a half
+    rf"|{NUM}\s*-?\s*{MIN}\b"                                       # 2 minutes, 1.5 min
+    rf"|{NUM}\s*-?\s*{SEC}\b"                                       # 90 s, 20-second
+    rf"|{NUM}\s*\"|{NUM}\s*'"                                       # 30" / 2'
+    rf")"
+)
+_TIME_RE = re.compile(TIME, re.I)
+_BARE = rf"{NUM}(?!\s*(?:%|bpm|tracks?|songs?|languages?|x\b))"
+
+
+def words_to_numbers(text: str) -> str:
+    """Lower-case `text` with number words written as digits ("two minutes" -> "2 minutes",
+    "a minute and a half" -> "1.5 minute", "half a minute" -> "30 seconds")."""
+    text = " " + text.lower().replace("\u2013", "-").replace("\u2014", "-") + " "
+    text = re.sub(r"\bhalf an? minute\b", "30 seconds", text)
+    text = re.sub(r"\ban? minute and a half\b", "1.5 minutes", text)
+    text = re.sub(r"\b(\d+(?:\.\d+)?) and a half (minutes?|seconds?)\b",
+                  lambda m: f"{float(m.group(1)) + 0.5:g} {m.group(2)}", text)
+    for tens in _TENS:
+        for unit in _UNITS:
+            text = re.sub(rf"\b{tens}[- ]{unit}\b", str(_NUMBER_WORDS[tens] + _NUMBER_WORDS[unit]), text)
+    for word, value in sorted(_NUMBER_WORDS.items(), key=lambda item: -len(item[0])):
+        text = re.sub(rf"\b{word}\b", str(value), text)
+    # "a minute", "an extra minute", "one more minute" (after the number words became digits)
+    text = re.sub(r"\ban?\s+((?:extra|more|additional|further)\s+)?(minute|second)\b", r"1 \1\2", text)
+    text = re.sub(r"\b(\d+(?:\.\d+)?)\s+(?:more|extra|additional|further)\s+(minutes?|seconds?|mins?|secs?|s|m)\b",
+                  r"\1 \2 more", text)
+    return " ".join(text.split())
+
+
+def time_to_seconds(expr: str) -> float:
+    """Seconds in one time expression ("1:05" -> 65, "2m30s" -> 150, "1.5 min" -> 90)."""
+    text = words_to_numbers(expr).strip()
+    match = re.fullmatch(r"(\d+):(\d{2}(?:\.\d+)?)", text)
+    if match:
+        return int(match.group(1)) * 60 + float(match.group(2))
+    match = re.fullmatch(rf"({NUM})\s*-?\s*{MIN}\.?\s*(?:and\s+)?({NUM})\s*-?\s*{SEC}", text)
+    if match:
+        return float(match.group(1)) * 60 + float(match.group(2))
+    match = re.fullmatch(rf"({NUM})\s*-?\s*{MIN}\s+and\s+a\s+half", text)
+    if match:
+        return (float(match.group(1)) + 0.5) * 60
+    match = re.fullmatch(rf"({NUM})\s*(?:-?\s*{MIN}|')", text)
+    if match:
+        return float(match.group(1)) * 60
+    match = re.fullmatch(rf"({NUM})\s*(?:-?\s*{SEC}|\")", text)
+    if match:
+        return float(match.group(1))
+    match = re.fullmatch(NUM, text)
+    if match:
+        return float(text)
+    raise ValueError(f"not a time: {expr!r}")
+
+
+@dataclass(frozen=True)
+class Window:
+    """An edit window. Each bound is seconds measured from the track's start or its end."""
+
+    start: float
+    end: float
+    start_anchor: str = "start"
+    end_anchor: str = "start"
+    text: str = ""
+
+    def absolute(self, track_seconds: float) -> tuple[float, float]:
+        start = self.start if self.start_anchor == "start" else track_seconds - self.start
+        end = self.end if self.end_anchor == "start" else track_seconds - self.end
+        return start, end
+
+
+def _unit_of(expr: str) -> str | None:
+    if ":" in expr:
+        return "clock"
+    if re.search(MIN + r"\b|'", expr):
+        return "min"
+    if re.search(SEC + r"\b|\"", expr):
+        return "sec"
+    return None
+
+
+def _range_bound(expr: str, other: str) -> float:
+    """A bare number in a range takes the unit of the other bound ("between 40 and 60 seconds")."""
+    if _unit_of(expr) is None:
+        unit = _unit_of(other)
+        if unit == "min":
+            return float(expr) * 60
+        return float(expr)
+    return time_to_seconds(expr)
+
+
+_RANGE_RE = re.compile(
+    rf"(?:\bfrom\s+|\bbetween\s+)?(?P<a>{TIME}|{_BARE})\s*(?:to|until|till|through|thru|and|-|~|\.\.)\s*"
+    rf"(?P<b>{TIME}|{_BARE})", re.I)
+
+
+def find_window(text: str) -> Window | None:
+    """The time range an edit names, or None."""
+    norm = words_to_numbers(text)
+    match = re.search(rf"\b(?:the\s+)?(?:last|final|closing)\s+(?P<t>{TIME})", norm)
+    if match:
+        seconds = time_to_seconds(match.group("t"))
+        return Window(seconds, 0.0, "end", "end", match.group(0))
+    match = re.search(rf"\b(?:the\s+)?(?:first|opening)\s+(?P<t>{TIME})", norm)
+    if match and not re.search(r"\b(?:intro|outro)\b", norm[match.end():match.end() + 12]):
+        return Window(0.0, time_to_seconds(match.group("t")), "start", "start", match.group(0))
+    for match in _RANGE_RE.finditer(norm):
+        a, b = match.group("a"), match.group("b")
+        if _unit_of(a) is None and _unit_of(b) is None:
+            continue  # two bare numbers ("2 and 3") are not a time range
+        # "between ... and ..." or "from ... to ..." or "a to b" / "a-b" with units somewhere
+        joiner = norm[match.start("a"):match.start("b")]
+        if " and " in f" {joiner} " and not norm[max(0, match.start() - 9):match.start("a")].strip().endswith(
+                "between"):
+            continue  # "30 seconds and 1 minute" without "between" is two separate amounts
+        start, end = _range_bound(a, b), _range_bound(b, a)
+        return Window(start, end, "start", "start", match.group(0).strip())
+    match = re.search(rf"\b(?:at|around|near)\s+(?P<t>\d+:\d{{2}}(?:\.\d+)?)", norm)
+    if match:
+        center = time_to_seconds(match.group("t"))
+        return Window(max(0.0, center - 5.0), center + 5.0, "start", "start", match.group(0))
+    return None
+
+
+@dataclass(frozen=True)
+class Extension:
+    before: float = 0.0
+    after: float = 0.0
+    target_total: float | None = None   # "I need 2 min": resolved against the source length
+    text: str = ""
+
+
+_BEFORE_WORDS = r"(?:intro|introduction|lead[- ]in|pickup|count[- ]in|before|beginning|start|front)"
+_AFTER_WORDS = r"(?:outro|ending|end|after|tail|coda|fade[- ]out|close)"
+
+
+def find_extension(text: str) -> Extension | None:
+    """Seconds to add before/after, or a target total length, or None."""
+    norm = words_to_numbers(text)
+    before = after = 0.0
+    spans: list[str] = []
+    # "a 20 second intro", "20 seconds of intro", "an intro of 20 seconds", "20 more seconds at the start"
+    for match in re.finditer(rf"(?P<t>{TIME})(?:\s+more)?\s+(?:of\s+)?(?:(?!and\b)[a-z]+\s+){{0,2}}?{_BEFORE_WORDS}\b"
+                             rf"|{_BEFORE_WORDS}\s+(?:of|lasting|that is|,)?\s*(?P<t2>{TIME})", norm):
+        if re.match(r"\s*(?:the\s+)?(?:first|opening)", norm[max(0, match.start() - 10):match.start()]):
+            continue
+        before += time_to_seconds(match.group("t") or match.group("t2"))
+        spans.append(match.group(0))
+    for match in re.finditer(rf"(?P<t>{TIME})(?:\s+more)?\s+(?:of\s+)?(?:(?!and\b)[a-z]+\s+){{0,3}}?{_AFTER_WORDS}\b"
+                             rf"|\b(?:outro|ending|tail|coda)\s+(?:of|lasting|that is,?)?\s*(?P<t2>{TIME})"
+                             rf"|(?P<t3>{TIME})\s+longer\b", norm):
+        if re.search(r"\b(?:last|final|closing)\s*$", norm[:match.start()]):
+            continue  # "the last 15 seconds at the end" is a window, not an extension
+        seconds = time_to_seconds(match.group("t") or match.group("t2") or match.group("t3"))
+        after += seconds
+        spans.append(match.group(0))
+    if before or after:
+        return Extension(before, after, None, "; ".join(spans))
+    match = re.search(rf"\b(?:extend|lengthen|stretch|continue|add|pad)\w*\s+(?:it\s+|this\s+|the\s+\w+\s+)?"
+                      rf"(?:by\s+)?(?:another\s+)?(?P<t>{TIME})", norm)
+    if match:
+        return Extension(0.0, time_to_seconds(match.group("t")), None, match.group(0))
+    match = re.search(rf"\b(?:need|want|make it|turn it into|into|to|up to|reach|be)\s+(?:a\s+|an\s+)?"
+                      rf"(?P<t>{TIME})(?:\s+(?:long|total|in total|track|song|version|piece))?", norm)
+    if match and re.search(r"\b(?:extend|longer|lengthen|need|make it|turn it|stretch|have)\b", norm):
+        return Extension(0.0, 0.0, time_to_seconds(match.group("t")), match.group(0))
+    return None
+
+
+def split_target(source_seconds: float, target_seconds: float) -> tuple[float, float]:
+    """Seconds before/after to reach `target_seconds`: a third before, the rest after, so a hook
+    ends up inside the song rather than at its start ("30 s hook, need 2 min" -> 30 + 60)."""
+    added = max(0.0, target_seconds - source_seconds)
+    before = round(added / 3.0)
+    return float(before), float(round(added - before, 3))
+
+
+def find_duration(text: str) -> tuple[float, str] | None:
+    """The length a request asks for ("a 10-second sonic logo", "two minutes", "5-15 s")."""
+    norm = words_to_numbers(text)
+    match = re.search(rf"(?P<a>{NUM})\s*(?:-|to)\s*(?P<b>{NUM})\s*-?\s*(?P<u>{SEC}|{MIN})\b", norm)
+    if match:
+        factor = 60.0 if re.fullmatch(MIN, match.group("u")) else 1.0
+        return float(match.group("b")) * factor, match.group(0)  # the upper bound: never cut short
+    candidates = []
+    for match in _TIME_RE.finditer(norm):
+        before = norm[max(0, match.start() - 14):match.start()]
+        if re.search(r"(?:\d|:)\s*$", before):
+            continue
+        candidates.append(match)
+    if candidates:
+        match = candidates[0]
+        return time_to_seconds(match.group(0)), match.group(0)
+    return None
+
+
+_COUNT_NOUNS = r"(?:tracks?|songs?|pieces?|cues?|variations?|versions?|loops?|jingles?|takes?|beds?|clips?|stems?|themes?)"
+
+
+def find_count(text: str) -> tuple[int, str] | None:
+    """How many pieces a request asks for ("50 tracks", "a dozen loops", "20 x 60 s")."""
+    norm = words_to_numbers(text)
+    match = re.search(rf"\b(\d{{1,5}})\+?\s+(?:\w+[- ]?){{0,3}}?{_COUNT_NOUNS}\b", norm)
+    if match:
+        return int(match.group(1)), match.group(0)
+    match = re.search(r"\b(\d{1,5})\s*x\s*\d", norm)
+    if match:
+        return int(match.group(1)), match.group(0)
+    return None
+
+
+def find_bpm(text: str) -> int | None:
+    match = re.search(r"\b(\d{2,3})\s*-?\s*bpm\b", text, re.I)
+    return int(match.group(1)) if match else None
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds >= 60:
+        minutes, rest = divmod(seconds, 60)
+        return f"{int(minutes)}:{rest:05.2f}".rstrip("0").rstrip(".")
+    return f"{seconds:g} s"
