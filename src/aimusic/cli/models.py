@@ -68,3 +68,17 @@ def show(model_id: str, as_json: bool) -> None:
         click.echo(f"    {f['name']:<24} {', '.join(bits)}")
         if f.get("description"):
             click.echo(f"    {'':<24} {f['description']}")
+
+
+@models.command("pull")
+@click.argument("model_id")
+@json_option
+def pull(model_id: str, as_json: bool) -> None:
+    """Download a local model's weights into the Hugging Face cache (resumable; progress on stderr)."""
+    from aimusic.engines.local_acestep.weights import pull as pull_weights
+
+    folder = pull_weights(model_id)
+    if as_json:
+        print_json({"model": model_id, "path": str(folder)})
+    else:
+        click.echo(str(folder))

@@ -24,10 +24,15 @@ from aimusic.cli.common import (StderrProgress, format_option, json_option, noti
               help="ElevenLabs: if it refuses the prompt/plan and suggests one, run the suggestion.")
 @click.option("--composition-plan", default=None,
               help="ElevenLabs: a composition plan (JSON or @file.json), or 'auto' to have one made.")
+@click.option("--variations", type=int, default=None,
+              help="Local engine: N takes in one batched call (seeds seed..seed+N-1).")
+@click.option("--device", default=None, help="Local engine: auto (default), cuda, cuda:N, mps or cpu.")
+@click.option("--offload", is_flag=True, default=None, help="Local engine: model CPU offload for small GPUs.")
 @json_option
 def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str | None,
         model_path: str | None, timeout: float | None, dry_run: bool, accept_suggestion: bool,
-        composition_plan: str | None, as_json: bool) -> None:
+        composition_plan: str | None, variations: int | None, device: str | None, offload: bool | None,
+        as_json: bool) -> None:
     """Run MODEL_ID on a JSON input and write the audio and its sidecar.
 
     Accepts exactly what `runcomfy run` accepts for the hosted models, e.g.
@@ -49,7 +54,8 @@ def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str
         return
     options = {k: v for k, v in {"model_path": model_path, "timeout": timeout,
                                  "accept_suggestion": accept_suggestion or None,
-                                 "composition_plan": composition_plan}.items() if v is not None}
+                                 "composition_plan": composition_plan, "variations": variations,
+                                 "device": device, "offload": offload or None}.items() if v is not None}
     progress = StderrProgress()
     try:
         result = api.run(model_id, input_text, output_dir, provider=provider, format=fmt,
