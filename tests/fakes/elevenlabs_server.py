@@ -155,7 +155,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(400, {"detail": {"status": "bad_prompt",
                                                "message": "The prompt references a real artist.",
                                                "data": {"prompt_suggestion": SUGGESTED_PROMPT}}})
-        if plan is not None and any(s.get("section_name") == BAD_SECTION for s in plan.get("sections", [])):
+        if plan is not None and (not isinstance(plan, dict) or not isinstance(plan.get("sections", []), list)):
+            return self._validation("composition_plan", "Input should be a valid plan")
+        if plan is not None and any(isinstance(s, dict) and s.get("section_name") == BAD_SECTION
+                                    for s in plan.get("sections", [])):
             fixed = dict(plan, sections=[dict(s, section_name="Verse") for s in plan["sections"]])
             return self._send(400, {"detail": {"status": "bad_composition_plan",
                                                "message": "The plan has a forbidden section.",

@@ -332,7 +332,7 @@ class _Handler(BaseHTTPRequestHandler):
             failure = fake.download_failures.pop(0) if fake.download_failures else None
         if failure is not None:
             return self._fail(failure)
-        if fake.redirect_files_to:
+        if fake.redirect_files_to and not fake.redirect_files_to.endswith("//" + str(self.headers.get("Host"))):
             self.send_response(302)
             self.send_header("Location", f"{fake.redirect_files_to}{path}")
             self.send_header("Content-Length", "0")

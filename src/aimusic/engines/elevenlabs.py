@@ -334,7 +334,8 @@ def load_plan(value: Any) -> Any:
         plan = json.loads(text)
     except ValueError:
         raise InputError("composition_plan is not valid JSON", field="composition_plan") from None
-    if not isinstance(plan, dict) or not (plan.get("sections") or plan.get("chunks")):
+    parts = plan.get("sections") or plan.get("chunks") if isinstance(plan, dict) else None
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
         raise InputError("composition_plan must be an object with sections[] (or chunks[] for v2 models)",
                          field="composition_plan")
     return plan
