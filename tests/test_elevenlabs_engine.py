@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -215,14 +220,35 @@ def test_cancel_while_composing_exits_interrupted_and_leaves_nothing(el, tmp_pat
     from aimusic import api
     from aimusic.errors import Interrupted
 
-    el.latency = 2.0
+    el.latency = 3.0  # the server is still composing when the cancel comes
     cancel = threading.Event()
     notices: list[str] = []
     threading.Timer(0.2, cancel.set).start()
+    started = time.monotonic()
     with pytest.raises(Interrupted):
         api.run(ELEVEN, INPUT, tmp_path / "out", provider="elevenlabs", cancel_event=cancel,
                 log=notices.append)
+    assert time.monotonic() - started < 1.5  # did not wait for the server
     assert any("not_cancellable" in n for n in notices)
+    assert everything_in(tmp_path / "out") == []
+    time.sleep(3.2)  # the abandoned worker finishes its read and writes nothing visible
+    assert everything_in(tmp_path / "out") == []
+
+
+def test_sigint_while_composing_exits_130(el, tmp_path):
+    el.latency = 30.0
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    proc = subprocess.Popen([sys.executable, "-m", "aimusic", "run", ELEVEN, "--provider", "elevenlabs",
+                             "--input", json.dumps(INPUT), "-o", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while el.composes < 1 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert el.composes == 1, proc.communicate()
+    os.kill(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 130, stderr
+    assert "not_cancellable" in stderr
     assert everything_in(tmp_path / "out") == []
 
 

@@ -11,17 +11,19 @@ A compose call is never repeated once sent (a timeout can still consume credits)
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import threading
 import time
 import wave
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from aimusic.config import require_key
 from aimusic.engines.base import Engine, EngineResult, RunContext, Take
-from aimusic.engines.http import (TRANSIENT_ERRORS, CallGuard, HttpCall, RetryPolicy, error_from_response,
-                                  send, sniff_audio_ext)
+from aimusic.engines.http import (CallGuard, HttpCall, RetryPolicy, error_from_response,
+                                  send, sniff_audio_ext, transient_errors)
 from aimusic.errors import InputError, InputFileError, Interrupted, RetryableError, UpstreamError
 
 if TYPE_CHECKING:
@@ -112,9 +114,9 @@ class ElevenLabsClient:
             raise UpstreamError("ElevenLabs returned a composition plan that is not a JSON object")
         return plan
 
-    def compose(self, body: dict[str, Any], output_format: str, staged: Any, *, stream_endpoint: bool,
+    def compose(self, body: dict[str, Any], output_format: str, handle: BinaryIO, *, stream_endpoint: bool,
                 pcm: tuple[int, int] | None) -> dict[str, str]:
-        """POST the compose request and stream the audio into `staged`; returns response headers.
+        """POST the compose request and stream the audio into `handle`; returns response headers.
 
         Only a 429 (a refusal) or a connection that never opened is retried: once the request
         is sent, a repeat could be charged twice."""
@@ -148,44 +150,46 @@ class ElevenLabsClient:
                                 continue
                         raise error
                     headers = dict(response.headers)
-                    self._write(response, staged, pcm)
+                    self._write(response, handle, pcm)
                     return headers
             except httpx.ConnectError as exc:
                 if attempt + 1 >= policy.attempts:
                     raise RetryableError(f"cannot reach ElevenLabs ({exc.__class__.__name__})",
                                          hint="check the network or ELEVENLABS_API_BASE") from None
                 self.guard.sleep(policy.delay(attempt))
-            except TRANSIENT_ERRORS as exc:
+            except transient_errors() as exc:
                 raise RetryableError(
                     f"ElevenLabs compose broke off ({exc.__class__.__name__}); the song may still have "
                     "been charged, so it is not retried automatically",
                     hint="check your ElevenLabs history before retrying") from None
         raise RetryableError("ElevenLabs kept refusing the request (HTTP 429)", hint="retry later")
 
-    def _write(self, response: httpx.Response, staged: Any, pcm: tuple[int, int] | None) -> None:
+    def _write(self, response: httpx.Response, handle: BinaryIO, pcm: tuple[int, int] | None) -> None:
         written = 0
-        with staged.open("wb") as handle:
-            writer = None
-            if pcm is not None:  # raw s16le PCM: a WAV header whose sizes `wave` fixes on close
-                writer = wave.open(handle, "wb")
-                writer.setnchannels(pcm[1])
-                writer.setsampwidth(2)
-                writer.setframerate(pcm[0])
-            frame = 2 * (pcm[1] if pcm else 1)
-            carry = b""
-            for chunk in response.iter_bytes(1 << 16):
-                if self.guard.cancelled():
-                    raise Interrupted("cancelled")
-                written += len(chunk)
-                if writer is None:
-                    handle.write(chunk)
-                    continue
-                data = carry + chunk
-                cut = len(data) - len(data) % frame
-                writer.writeframesraw(data[:cut])
-                carry = data[cut:]
-            if writer is not None:
-                writer.close()
+        handle.seek(0)
+        handle.truncate()
+        writer = None
+        if pcm is not None:  # raw s16le PCM: a WAV header whose sizes `wave` fixes on close
+            writer = wave.open(handle, "wb")
+            writer.setnchannels(pcm[1])
+            writer.setsampwidth(2)
+            writer.setframerate(pcm[0])
+        frame = 2 * (pcm[1] if pcm else 1)
+        carry = b""
+        for chunk in response.iter_bytes(1 << 16):
+            if self.guard.cancelled():
+                raise Interrupted("cancelled")
+            written += len(chunk)
+            if writer is None:
+                handle.write(chunk)
+                continue
+            data = carry + chunk
+            cut = len(data) - len(data) % frame
+            writer.writeframesraw(data[:cut])
+            carry = data[cut:]
+        if writer is not None:
+            writer.close()  # patches the WAV sizes; leaves `handle` open
+        handle.flush()
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) != written:
             raise RetryableError(f"ElevenLabs audio ended early ({written} of {declared} bytes)")
@@ -276,7 +280,7 @@ class ElevenLabsEngine(Engine):
         stream_endpoint = bool(ctx.options.get("stream_endpoint"))
         ctx.progress("compose", 0, 1, "ElevenLabs is composing")
         try:
-            headers = client.compose(body, fmt, staged, stream_endpoint=stream_endpoint, pcm=pcm)
+            headers = _compose_interruptibly(client, body, fmt, staged, stream_endpoint, pcm)
         except Suggestion as refused:
             if not ctx.options.get("accept_suggestion") or not refused.suggestion:
                 raise
@@ -291,9 +295,47 @@ class ElevenLabsEngine(Engine):
             else:
                 raise
             ctx.notice(f"{refused.message}; retrying with its suggestion (--accept-suggestion)")
-            headers = client.compose(retry, fmt, staged, stream_endpoint=stream_endpoint, pcm=pcm)
+            headers = _compose_interruptibly(client, retry, fmt, staged, stream_endpoint, pcm)
         ctx.progress("compose", 1, 1, "done")
         return headers
+
+
+def _compose_interruptibly(client: ElevenLabsClient, body: dict[str, Any], fmt: str, staged: Any,
+                           stream_endpoint: bool, pcm: tuple[int, int] | None) -> dict[str, str]:
+    """Compose in a worker thread, so a cancel event or Ctrl-C returns at once even while the
+    server is still composing (minutes, with the socket blocked in a read). The worker owns its
+    own handle on the staged file (opened here, before it starts), and stops at its next chunk
+    once abandoned; the sink's cleanup cannot race with it."""
+    abandoned = threading.Event()
+    guard = client.guard
+    worker_guard = CallGuard(cancelled=lambda: abandoned.is_set() or guard.cancelled(),
+                             deadline=guard.deadline, on_retry=guard.on_retry)
+    worker_client = copy.copy(client)
+    worker_client.guard = worker_guard
+    handle = staged.open("wb")
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box["headers"] = worker_client.compose(body, fmt, handle, stream_endpoint=stream_endpoint, pcm=pcm)
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+        finally:
+            handle.close()
+            done.set()
+
+    threading.Thread(target=work, name="aimusic-elevenlabs", daemon=True).start()
+    try:
+        while not done.wait(0.05):
+            if guard.cancelled():
+                raise Interrupted("cancelled")
+    except BaseException:
+        abandoned.set()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["headers"]
 
 
 def _pcm_channels() -> int:

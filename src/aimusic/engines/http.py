@@ -16,25 +16,31 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urljoin, urlsplit, urlunsplit
-
-import httpx
 
 from aimusic.config import redact
 from aimusic.errors import (AimusicError, AuthError, InputError, Interrupted, RetryableError,
                             UpstreamError)
+
+if TYPE_CHECKING:  # httpx loads on first request, so listing models stays fast
+    import httpx
 
 DEFAULT_MAX_DOWNLOAD_BYTES = 2 * 1024**3
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER_S = 120.0
 CHUNK_BYTES = 1 << 16
 
-# Transport failures that mean "try again later". ConnectError happens before a byte of the
-# request is sent, so even a submit may repeat it; the others may strike after the server
-# has the request.
-TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 RETRYABLE_STATUS = frozenset({408, 429, 502, 503, 504})
+
+
+def transient_errors() -> tuple[type[Exception], ...]:
+    """Transport failures that mean "try again later". httpx.ConnectError (one of them) happens
+    before a byte of the request is sent, so even a submit may repeat it; the others may strike
+    after the server has the request."""
+    import httpx
+
+    return (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
 # --- allowlist -----------------------------------------------------------------------------
@@ -268,6 +274,8 @@ def send(client: httpx.Client, method: str, url: str, call: HttpCall, guard: Cal
     An unsafe call (a submit) is retried only when the server certainly did not take it: a
     connection that never opened, or a 429 (a refusal). Everything else raises at once.
     """
+    import httpx
+
     guard = guard or CallGuard()
     attempts = call.policy.attempts
     last_error: AimusicError | None = None
@@ -280,7 +288,7 @@ def send(client: httpx.Client, method: str, url: str, call: HttpCall, guard: Cal
         except httpx.ConnectError as exc:
             last_error = RetryableError(f"cannot reach {call.provider} ({exc.__class__.__name__})",
                                         hint="check the network or the base URL, then retry")
-        except TRANSIENT_ERRORS as exc:
+        except transient_errors() as exc:
             if not call.safe:
                 raise RetryableError(
                     f"{call.provider} {call.action}: the connection failed after the request was sent "
@@ -353,6 +361,8 @@ def download(client: httpx.Client, url: str, staged: Any, allowlist: HostAllowli
     """Stream `url` into `staged` (a StagedFile); every redirect hop is checked against the
     allowlist, the size is capped, and a body shorter than its Content-Length is an error.
     Transport failures and 5xx are retried from the start (a GET is safe to repeat)."""
+    import httpx
+
     guard = guard or CallGuard()
     policy = policy or RetryPolicy(attempts=4)
     last_error: AimusicError | None = None
@@ -363,7 +373,7 @@ def download(client: httpx.Client, url: str, staged: Any, allowlist: HostAllowli
                                   guard=guard, headers=headers)
         except _Retry as retry:
             last_error, response = retry.error, retry.response
-        except (TRANSIENT_ERRORS + (httpx.ConnectError, _Incomplete)) as exc:
+        except (transient_errors() + (httpx.ConnectError, _Incomplete)) as exc:
             last_error = RetryableError(
                 f"download of {url_file_name(url)} from {provider} broke off "
                 f"({exc.__class__.__name__ if not isinstance(exc, _Incomplete) else exc})")
