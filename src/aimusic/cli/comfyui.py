@@ -36,10 +36,12 @@ def workflow(model_id: str, input_text: str, output_file: str | None, server: st
     from aimusic.engines.comfyui.engine import configured_servers, offline_graph, server_graph
     from aimusic.errors import UsageError
 
-    model, request, _ = api.prepare(model_id, input_text, "auto")
-    if "comfyui" not in model.providers:
-        raise UsageError(f"{model.id} is not a ComfyUI model", field="model",
+    from aimusic.catalog import get_model
+
+    if "comfyui" not in get_model(model_id).providers:
+        raise UsageError(f"{model_id} is not a ComfyUI model", field="model",
                          hint="choose a comfyui/... id from `aimusic models --provider comfyui`")
+    model, request, _ = api.prepare(model_id, input_text, "comfyui")
     request = api.resolve_seed(request)
     servers = [server] if server else configured_servers()
     graph = server_graph(servers[0], model, request, notice=notice) if servers else \

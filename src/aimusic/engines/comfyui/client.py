@@ -11,6 +11,7 @@ import mimetypes
 import os
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -167,12 +168,15 @@ class ComfyClient:
         """Take `prompt_id` off the server: delete it if pending, interrupt it if running, and
         wait (briefly) until the queue no longer holds it."""
         deadline = time.monotonic() + settle_s
+        interrupted = False
         while True:
             queue = self.queue()
             if prompt_id in queue["queue_pending"]:
                 self.delete_pending(prompt_id)
             elif prompt_id in queue["queue_running"]:
-                self.interrupt(prompt_id)
+                if not interrupted:  # once: the server stops at its next step
+                    self.interrupt(prompt_id)
+                    interrupted = True
             else:
                 return
             if time.monotonic() > deadline:
@@ -206,18 +210,26 @@ class ComfyClient:
         scheme = "wss" if parts.scheme == "https" else "ws"
         return urlunsplit((scheme, parts.netloc, parts.path + "/ws", f"clientId={client_id}", ""))
 
-    def open_ws(self, client_id: str) -> Any | None:
+    @contextmanager
+    def websocket(self, client_id: str) -> Iterator[Any | None]:
         """A connected websocket, or None (no `websockets` package, or the server refuses it):
         then the caller polls /history instead."""
         try:
             from websockets.sync.client import connect
         except ImportError:
-            return None
+            yield None
+            return
         try:
-            return connect(self.ws_url(client_id), open_timeout=10, max_size=2**26,
-                           additional_headers=_auth_headers(self.base_url))
+            connection = connect(self.ws_url(client_id), open_timeout=10, max_size=2**26,
+                                 additional_headers=_auth_headers(self.base_url))
+            ws = connection.__enter__()
         except Exception:  # any handshake failure: fall back to polling, which reports real errors
-            return None
+            yield None
+            return
+        try:
+            yield ws
+        finally:
+            connection.__exit__(None, None, None)
 
 
 def _auth_headers(base_url: str) -> dict[str, str]:

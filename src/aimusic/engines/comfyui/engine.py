@@ -286,8 +286,7 @@ class ComfyUIEngine(Engine):
         check_model_files(client, graph)
         ctx.check_cancelled()
         client_id, prompt_id = new_ids()
-        ws = client.open_ws(client_id)
-        try:
+        with client.websocket(client_id) as ws:
             t = time.perf_counter()
             try:
                 client.submit(graph, client_id, prompt_id,
@@ -297,9 +296,6 @@ class ComfyUIEngine(Engine):
                 raise Interrupted("interrupted; the ComfyUI prompt was withdrawn and no file was written") from None
             timings["submit_s"] = time.perf_counter() - t
             entry = follow(client, ws, prompt_id, ctx, timings)
-        finally:
-            if ws is not None:
-                ws.close()
         return self._outputs(client, model, request, ctx, sink, prompt_id, entry, graph, version, timings,
                              layout=layout.kind)
 
