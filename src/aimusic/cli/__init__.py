@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("aimusic.cli.auth:login", "Store an API key for runcomfy or elevenlabs (from stdin)."),
     "logout": ("aimusic.cli.auth:logout", "Forget a stored API key."),
     "doctor": ("aimusic.cli.auth:doctor", "Report providers, devices, weights and config paths."),
+    "finish": ("aimusic.cli.finish:finish", "Finish a file: loudness, true peak, fades, loop, exact length, format."),
+    "analyze": ("aimusic.cli.finish:analyze", "Measure a file: loudness, peak, tempo, key, silences, sections, loopability."),
     "plan": ("aimusic.cli.plan:plan", "Show how a request in plain words would be made (model, input, cost, why)."),
     "generate": ("aimusic.cli.plan:generate", "Make music from a request in plain words (plan + run)."),
     "edit": ("aimusic.cli.plan:edit", "Repaint or extend a track as a request in plain words says."),

@@ -28,11 +28,14 @@ from aimusic.cli.common import (StderrProgress, format_option, json_option, noti
               help="Local engine: N takes in one batched call (seeds seed..seed+N-1).")
 @click.option("--device", default=None, help="Local engine: auto (default), cuda, cuda:N, mps or cpu.")
 @click.option("--offload", is_flag=True, default=None, help="Local engine: model CPU offload for small GPUs.")
+@click.option("--finish", "finish_preset", type=click.Choice(["none", "streaming", "broadcast", "podcast"]),
+              default="none", show_default=True,
+              help="Finishing preset for every take (see `aimusic finish`); none keeps the model's levels.")
 @json_option
 def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str | None,
         model_path: str | None, timeout: float | None, dry_run: bool, accept_suggestion: bool,
         composition_plan: str | None, variations: int | None, device: str | None, offload: bool | None,
-        as_json: bool) -> None:
+        finish_preset: str, as_json: bool) -> None:
     """Run MODEL_ID on a JSON input and write the audio and its sidecar.
 
     Accepts exactly what `runcomfy run` accepts for the hosted models, e.g.
@@ -59,7 +62,7 @@ def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str
     progress = StderrProgress()
     try:
         result = api.run(model_id, input_text, output_dir, provider=provider, format=fmt,
-                         options=options, progress=progress, log=notice)
+                         finish=finish_preset, options=options, progress=progress, log=notice)
     finally:
         progress.close()
     print_run_result(result, as_json)

@@ -1,0 +1,189 @@
+"""Finishing: the steps that turn raw model output into a file ready to publish.
+
+Order matters and is fixed: resample (so lengths are exact at the output rate) -> trim
+silence -> loop or exact length -> fades -> loudness -> true-peak limiting. Loudness and
+limiting go last because everything before them changes the level.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from aimusic.audio import fades, loudness, peak
+from aimusic.audio.io import check_samples, db_to_gain, gain_to_db, resample
+from aimusic.errors import InputError, UsageError
+
+# Named strategies, not a pile of booleans. Sources: Spotify/YouTube/Apple normalise near -14
+# LUFS; EBU R128 broadcast is -23 LUFS; podcast platforms (Apple, AES TD1004) ask for -16 LUFS.
+PRESETS: dict[str, dict[str, float | None]] = {
+    "streaming": {"loudness": -14.0, "true_peak": -1.0},
+    "broadcast": {"loudness": -23.0, "true_peak": -1.0},
+    "podcast": {"loudness": -16.0, "true_peak": -1.0},
+    "none": {"loudness": None, "true_peak": None},
+}
+DEFAULT_TRUE_PEAK = -1.0      # used when a loudness target is given without a ceiling
+LOUDNESS_TOLERANCE_LU = 0.2   # re-aim after limiting when the limiter cost more than this
+MAX_LENGTH_S = 3 * 3600.0
+
+
+def length_fade_seconds(length_s: float) -> float:
+    """The fade used when cutting to an exact length: a tenth of the piece, 0.5 to 3 s."""
+    return float(min(3.0, max(0.5, 0.1 * length_s), length_s / 2))
+
+
+def _level(samples: np.ndarray, sample_rate: int) -> dict[str, float | None]:
+    lufs = loudness.integrated_loudness(samples, sample_rate)
+    tp = peak.true_peak(samples, sample_rate)
+    return {"integrated_lufs": round(lufs, 2) if math.isfinite(lufs) else None,
+            "true_peak_dbtp": round(gain_to_db(tp), 2) if tp > 0 else None,
+            "duration_s": round(samples.shape[1] / sample_rate, 4)}
+
+
+def _limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic: bool
+           ) -> tuple[np.ndarray, dict[str, Any]]:
+    if not periodic:
+        return peak.limit_true_peak(samples, sample_rate, ceiling_dbtp)
+    # A loop is heard wrapped: limit three copies and keep the middle one, so the lookahead sees
+    # across the wrap and the gain at the end leads into the gain at the start.
+    frames = samples.shape[1]
+    tiled, report = peak.limit_true_peak(np.tile(samples, (1, 3)), sample_rate, ceiling_dbtp)
+    return np.ascontiguousarray(tiled[:, frames:2 * frames]), report
+
+
+def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, ceiling_dbtp: float | None,
+              *, periodic: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
+    """Gain to `target_lufs` (BS.1770 integrated), then true-peak limit to `ceiling_dbtp`.
+
+    Limiting lowers the loudness a little; when it costs more than 0.2 LU the gain is re-aimed
+    and the limiter runs again (twice at most), as a mastering engineer would.
+    """
+    report: dict[str, Any] = {"target_lufs": target_lufs, "ceiling_dbtp": ceiling_dbtp}
+    if target_lufs is not None and ceiling_dbtp is None:
+        ceiling_dbtp = DEFAULT_TRUE_PEAK
+        report["ceiling_dbtp"] = ceiling_dbtp
+    source = samples
+    gain_db = 0.0
+    if target_lufs is not None:
+        measured = loudness.integrated_loudness(samples, sample_rate)
+        step = loudness.gain_to_target_db(measured, target_lufs)
+        if step is None:
+            report["skipped"] = "silent audio has no loudness to normalise"
+            target_lufs = None
+        else:
+            gain_db = step
+    out = samples
+    for round_ in range(3):
+        out = (source * np.float32(db_to_gain(gain_db))).astype(np.float32)
+        if ceiling_dbtp is not None:
+            out, limiter = _limit(out, sample_rate, ceiling_dbtp, periodic)
+            report["limiter"] = limiter
+        if target_lufs is None:
+            break
+        achieved = loudness.integrated_loudness(out, sample_rate)
+        shortfall = target_lufs - achieved
+        if abs(shortfall) <= LOUDNESS_TOLERANCE_LU or round_ == 2:
+            break
+        gain_db += shortfall
+    report["gain_db"] = round(gain_db, 3)
+    return out, report
+
+
+def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None = None,
+           true_peak_dbtp: float | None = None, fade_in_s: float = 0.0, fade_out_s: float | None = None,
+           trim_silence: bool = False, loop: bool = False, length_s: float | None = None,
+           output_rate: int | None = None, fade_in_shape: str = fades.DEFAULT_FADE_IN,
+           fade_out_shape: str = fades.DEFAULT_FADE_OUT) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """Run the finishing chain; returns (samples, sample_rate, report)."""
+    check_samples(samples, sample_rate)
+    for name, value in (("fade_in", fade_in_s), ("fade_out", fade_out_s)):
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise InputError(f"--{name.replace('_', '-')} must be a number of seconds >= 0", field=name)
+    if length_s is not None and (not math.isfinite(length_s) or not 0 < length_s <= MAX_LENGTH_S):
+        raise InputError(f"--length must be between 0 and {MAX_LENGTH_S:.0f} seconds", field="length")
+    if loop and (fade_in_s or fade_out_s):
+        raise UsageError("--loop cannot be combined with fades: a faded loop would dip at every wrap")
+    if loudness_lufs is not None and not -70.0 <= loudness_lufs <= 0.0:
+        raise InputError("--loudness must be between -70 and 0 LUFS", field="loudness")
+    if true_peak_dbtp is not None and not -20.0 <= true_peak_dbtp <= 0.0:
+        raise InputError("--true-peak must be between -20 and 0 dBTP", field="true_peak")
+    report: dict[str, Any] = {"input": _level(samples, sample_rate) | {"sample_rate": sample_rate}, "steps": []}
+    steps = report["steps"]
+    if output_rate and output_rate != sample_rate:
+        if not 8000 <= output_rate <= 384000:
+            raise InputError("--sample-rate must be between 8000 and 384000 Hz", field="sample_rate")
+        samples = resample(samples, sample_rate, output_rate, quality="VHQ")
+        steps.append({"step": "resample", "from": sample_rate, "to": output_rate, "quality": "soxr VHQ"})
+        sample_rate = output_rate
+    if trim_silence:
+        before = samples.shape[1]
+        samples, (first, end) = fades.trim_silence(samples, sample_rate)
+        steps.append({"step": "trim_silence", "removed_start_s": round(first / sample_rate, 4),
+                      "removed_end_s": round((before - end) / sample_rate, 4)})
+    if loop:
+        from aimusic.audio.loop import make_loop
+
+        samples, loop_report = make_loop(samples, sample_rate, length_s)
+        steps.append({"step": "loop", **loop_report})
+    elif length_s is not None:
+        samples, length_report = set_length(samples, sample_rate, length_s,
+                                            fade_s=fade_out_s if fade_out_s else None, shape=fade_out_shape)
+        steps.append({"step": "length", **length_report})
+        fade_out_s = None  # the length step already ended the piece with a fade
+    if fade_in_s:
+        samples = fades.fade_in(samples, sample_rate, fade_in_s, fade_in_shape)
+        steps.append({"step": "fade_in", "seconds": fade_in_s, "shape": fade_in_shape})
+    if fade_out_s:
+        samples = fades.fade_out(samples, sample_rate, fade_out_s, fade_out_shape)
+        steps.append({"step": "fade_out", "seconds": fade_out_s, "shape": fade_out_shape})
+    if loudness_lufs is not None or true_peak_dbtp is not None:
+        samples, level_report = normalize(samples, sample_rate, loudness_lufs, true_peak_dbtp, periodic=loop)
+        steps.append({"step": "loudness", **level_report})
+    if loop:
+        from aimusic.audio.loop import seam_score
+
+        report["seam"] = seam_score(samples, sample_rate)
+    report["output"] = _level(samples, sample_rate) | {"sample_rate": sample_rate}
+    return samples, sample_rate, report
+
+
+def set_length(samples: np.ndarray, sample_rate: int, length_s: float, *, fade_s: float | None = None,
+               shape: str = fades.DEFAULT_FADE_OUT) -> tuple[np.ndarray, dict[str, Any]]:
+    """Exactly round(length_s * sample_rate) frames: cut with a fade-out, or loop-extend
+    (bar-aligned, crossfaded) and then cut with a fade-out."""
+    frames = int(round(length_s * sample_rate))
+    if frames < 1:
+        raise InputError("--length is shorter than one sample", field="length")
+    report: dict[str, Any] = {"frames": frames, "seconds": round(frames / sample_rate, 6)}
+    if samples.shape[1] == frames:
+        report["action"] = "unchanged"
+        return samples, report
+    if samples.shape[1] < frames:
+        from aimusic.audio.loop import loop_extend
+
+        samples = loop_extend(samples, sample_rate, frames)
+        report["action"] = "loop-extended"
+    else:
+        report["action"] = "trimmed"
+    fade_s = length_fade_seconds(length_s) if fade_s is None else fade_s
+    out = fades.fade_out(samples[:, :frames], sample_rate, fade_s, shape)
+    report["fade_out_s"] = round(fade_s, 3)
+    return out, report
+
+
+def apply_preset(samples: np.ndarray, sample_rate: int, preset_name: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """Loudness + true-peak preset (what `run --finish PRESET` applies to every take)."""
+    if preset_name not in PRESETS:
+        raise InputError(f"unknown finish preset {preset_name!r}: choose one of {', '.join(PRESETS)}",
+                         field="finish")
+    settings = PRESETS[preset_name]
+    report: dict[str, Any] = {"preset": preset_name}
+    if settings["loudness"] is None and settings["true_peak"] is None:
+        return samples, report
+    check_samples(samples, sample_rate)
+    out, level = normalize(samples, sample_rate, settings["loudness"], settings["true_peak"])
+    report.update(level)
+    report["output"] = _level(out, sample_rate)
+    return out, report

@@ -1,0 +1,231 @@
+"""Seamless loops: bar-aligned loop points, a crossfaded wrap, and a seam measure.
+
+`seam_score` judges a join by the same two measures at the wrap (end -> start) and at points
+inside the track: the sample discontinuity (second difference across the join) and the
+spectral jump (log-spectrum distance between the windows either side). A score of 1.0 means
+the wrap is as smooth as a typical inside point; `SEAM_THRESHOLD` is the pass mark.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aimusic.audio.splice import equal_power_fades
+from aimusic.errors import InputError
+
+SEAM_THRESHOLD = 1.5
+LOOP_CROSSFADE_S = 0.05
+BEATS_PER_BAR = 4
+ANALYSIS_RATE = 22050
+_SPECTRUM_N = 2048
+_INTERNAL_POINTS = 64
+
+
+# -- the seam measure ----------------------------------------------------------------------------
+def _second_difference(mono: np.ndarray) -> np.ndarray:
+    """|x[n] - 2x[n-1] + x[n-2]|, the size of a step against the local slope."""
+    return np.abs(mono[2:] - 2.0 * mono[1:-1] + mono[:-2])
+
+
+def _log_spectrum(window: np.ndarray) -> np.ndarray:
+    spectrum = np.abs(np.fft.rfft(window * np.hanning(window.shape[0])))
+    return 20 * np.log10(spectrum + 1e-6)
+
+
+def _spectral_jump(before: np.ndarray, after: np.ndarray) -> float:
+    """RMS dB difference of the spectra just before and just after a join, over bins that are
+    audible in either (so noise-floor bins do not dominate)."""
+    a, b = _log_spectrum(before), _log_spectrum(after)
+    top = max(a.max(), b.max())
+    audible = (a > top - 80) | (b > top - 80)
+    if not audible.any():
+        return 0.0
+    return float(np.sqrt(np.mean((a[audible] - b[audible]) ** 2)))
+
+
+def _join_discontinuity(mono: np.ndarray, position: int) -> float:
+    """Largest second difference among those that straddle the join before `position`."""
+    return float(_second_difference(mono[position - 2:position + 2]).max())
+
+
+def seam_score(samples: np.ndarray, sample_rate: int) -> dict:
+    """How audible the wrap from the last frame to the first is, relative to the track's own
+    inside points. Returns {"score", "discontinuity_ratio", "spectral_ratio", "seamless"}."""
+    mono = samples.astype(np.float64).mean(axis=0)
+    frames = mono.shape[0]
+    n = _SPECTRUM_N
+    while n > 64 and frames < 4 * n:
+        n //= 2
+    if frames < 4 * n:
+        raise InputError("audio is too short to judge a loop seam", field="audio")
+    wrapped = np.concatenate([mono[-n:], mono[:n]])
+    wrap_disc = _join_discontinuity(wrapped, n)
+    wrap_jump = _spectral_jump(wrapped[:n], wrapped[n:])
+    # inside points: the same measures where the track simply continues
+    pairs = np.maximum(_second_difference(mono)[1:], _second_difference(mono)[:-1])
+    disc_reference = float(np.percentile(pairs, 99.5)) + 1e-9
+    positions = np.linspace(n, frames - n, _INTERNAL_POINTS + 2)[1:-1].astype(int)
+    jumps = [_spectral_jump(mono[p - n:p], mono[p:p + n]) for p in positions]
+    jump_reference = float(np.percentile(jumps, 90)) + 1e-9
+    disc_ratio = wrap_disc / disc_reference
+    spectral_ratio = wrap_jump / jump_reference
+    score = max(disc_ratio, spectral_ratio)
+    return {"score": round(float(score), 3), "discontinuity_ratio": round(float(disc_ratio), 3),
+            "spectral_ratio": round(float(spectral_ratio), 3), "seamless": bool(score <= SEAM_THRESHOLD),
+            "threshold": SEAM_THRESHOLD}
+
+
+# -- beats and bars ------------------------------------------------------------------------------
+def beat_grid(samples: np.ndarray, sample_rate: int) -> dict:
+    """Tempo (BPM), beat and bar-start frames (at `sample_rate`) from librosa's beat tracker.
+
+    The downbeat is taken as the beat phase (of four) with the strongest mean onset, a simple
+    rule that is right for most 4/4 material.
+    """
+    import librosa  # lazy: numba compiles on first use
+
+    from aimusic.audio.io import resample
+
+    mono = samples.mean(axis=0, keepdims=True)
+    rate = min(sample_rate, ANALYSIS_RATE)
+    mono = resample(mono, sample_rate, rate, quality="HQ")[0]
+    hop = 512
+    onset = librosa.onset.onset_strength(y=mono, sr=rate, hop_length=hop)
+    tempo, beats = librosa.beat.beat_track(onset_envelope=onset, sr=rate, hop_length=hop)
+    tempo = float(np.atleast_1d(tempo)[0])
+    beats = np.asarray(beats, dtype=int)
+    if beats.size == 0:
+        return {"tempo": None, "beats": np.zeros(0, int), "bars": np.zeros(0, int), "downbeat_phase": 0}
+    strengths = [onset[beats[k::BEATS_PER_BAR]].mean() if beats[k::BEATS_PER_BAR].size else -1.0
+                 for k in range(min(BEATS_PER_BAR, beats.size))]
+    phase = int(np.argmax(strengths))
+    beat_times = librosa.frames_to_time(beats, sr=rate, hop_length=hop)
+    steady = False
+    if beat_times.size >= 4:
+        # The tracker's beats sit on a 23 ms frame grid. When they fit a straight line (a steady
+        # tempo), the line gives the tempo and beat positions to well under a millisecond,
+        # so a loop of whole bars is whole bars long.
+        index = np.arange(beat_times.size)
+        period, offset = np.polyfit(index, beat_times, 1)
+        residual = np.abs(beat_times - (offset + period * index))
+        if period > 0 and np.median(residual) < 0.02 and residual.max() < 0.06:
+            beat_times, tempo, steady = offset + period * index, 60.0 / period, True
+    beat_frames = np.round(beat_times * sample_rate).astype(int)
+    return {"tempo": tempo, "beats": beat_frames, "bars": beat_frames[phase::BEATS_PER_BAR],
+            "downbeat_phase": phase, "steady": steady}
+
+
+# -- building loops ------------------------------------------------------------------------------
+def _crossfade_curves(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-power fades for unlike material; equal-gain (sin^2/cos^2, summing to 1) when the two
+    sides are strongly alike, where equal power would bulge by up to 3 dB."""
+    fade_out, fade_in = equal_power_fades(a.shape[1])
+    flat_a, flat_b = a.mean(axis=0), b.mean(axis=0)
+    denom = float(np.linalg.norm(flat_a) * np.linalg.norm(flat_b))
+    correlation = float(np.dot(flat_a, flat_b) / denom) if denom > 0 else 0.0
+    if correlation > 0.5:
+        return fade_out ** 2, fade_in ** 2
+    return fade_out, fade_in
+
+
+def crossfaded_loop(samples: np.ndarray, sample_rate: int, start: int, end: int,
+                    crossfade_frames: int | None = None) -> np.ndarray:
+    """The region [start, end) made to wrap seamlessly.
+
+    Its last `crossfade_frames` are crossfaded into the material just before `start`, so the
+    final frame leads into the first exactly as the source did at `start`. Without that
+    pre-roll, the material just after `end` is faded into the head instead; with neither, the
+    head and tail themselves are overlapped (the loop comes out a crossfade shorter).
+    """
+    frames = samples.shape[1]
+    if not (0 <= start < end <= frames):
+        raise InputError(f"loop region {start}-{end} is outside the audio", field="loop")
+    if crossfade_frames is None:
+        crossfade_frames = int(round(LOOP_CROSSFADE_S * sample_rate))
+    fade = max(1, min(int(crossfade_frames), (end - start) // 4))
+    loop = samples[:, start:end].copy()
+    if start >= fade:
+        tail, pre_roll = samples[:, end - fade:end], samples[:, start - fade:start]
+        fade_out, fade_in = _crossfade_curves(tail, pre_roll)
+        loop[:, -fade:] = tail * fade_out + pre_roll * fade_in
+    elif end + fade <= frames:
+        post_roll, head = samples[:, end:end + fade], samples[:, start:start + fade]
+        fade_out, fade_in = _crossfade_curves(post_roll, head)
+        loop[:, :fade] = post_roll * fade_out + head * fade_in
+    else:
+        head, tail = samples[:, start:start + fade], samples[:, end - fade:end]
+        fade_out, fade_in = _crossfade_curves(tail, head)
+        loop = samples[:, start:end - fade].copy()
+        loop[:, :fade] = tail * fade_out + head * fade_in
+    return loop.astype(np.float32)
+
+
+def find_loop(samples: np.ndarray, sample_rate: int, target_seconds: float | None = None,
+              grid: dict | None = None) -> dict:
+    """Loop points on bar starts whose span is nearest `target_seconds` (default: the most whole
+    bars the audio holds). Among equally long spans it picks the one whose end best resembles the
+    material before its start, which is what the wrap crossfade blends."""
+    frames = samples.shape[1]
+    grid = grid if grid is not None else beat_grid(samples, sample_rate)
+    bars = [int(b) for b in grid["bars"] if b < frames]
+    fade = int(round(LOOP_CROSSFADE_S * sample_rate))
+    # the end of the audio counts as a bar line when it falls one bar after the last bar start
+    if len(bars) >= 2:
+        bar_length = int(np.median(np.diff(bars)))
+        if abs(frames - (bars[-1] + bar_length)) <= max(1, bar_length // 16):
+            bars.append(frames)
+    if len(bars) < 2:
+        target = frames if target_seconds is None else min(frames, int(round(target_seconds * sample_rate)))
+        return {"start": 0, "end": target, "on_bars": False, "bars": 0, "tempo": grid.get("tempo")}
+    bars_arr = np.array(bars)
+    spans = bars_arr[None, :] - bars_arr[:, None]
+    valid = spans > 0
+    target_frames = spans[valid].max() if target_seconds is None else int(round(target_seconds * sample_rate))
+    distance = np.where(valid, np.abs(spans - target_frames), np.iinfo(np.int64).max)
+    best_distance = distance.min()
+    choices = np.argwhere(distance <= best_distance + max(1, int(0.01 * sample_rate)))
+    mono = samples.mean(axis=0)
+
+    def resemblance(i: int, j: int) -> float:
+        s, e = bars[i], bars[j]
+        if s < fade:
+            return -2.0  # no pre-roll: usable, but a worse wrap
+        a, b = mono[e - fade:e], mono[s - fade:s]
+        denom = float(np.linalg.norm(a) * np.linalg.norm(b))
+        return float(np.dot(a, b) / denom) if denom > 0 else 0.0
+
+    i, j = max(((int(i), int(j)) for i, j in choices), key=lambda ij: resemblance(*ij))
+    return {"start": bars[i], "end": bars[j], "on_bars": True, "bars": j - i, "tempo": grid.get("tempo")}
+
+
+def make_loop(samples: np.ndarray, sample_rate: int, target_seconds: float | None = None,
+              grid: dict | None = None) -> tuple[np.ndarray, dict]:
+    """A seamless loop of whole bars near `target_seconds`, and a report with its seam score.
+
+    When `target_seconds` is longer than any loop the audio holds, the best loop is repeated
+    (whole repeats, so it still wraps seamlessly) to the nearest length.
+    """
+    points = find_loop(samples, sample_rate, target_seconds, grid)
+    loop = crossfaded_loop(samples, sample_rate, points["start"], points["end"])
+    repeats = 1
+    if target_seconds is not None and loop.shape[1] > 0:
+        repeats = max(1, int(round(target_seconds * sample_rate / loop.shape[1])))
+        loop = np.tile(loop, (1, repeats))
+    seam = seam_score(loop, sample_rate)
+    report = {"start_s": round(points["start"] / sample_rate, 4), "end_s": round(points["end"] / sample_rate, 4),
+              "on_bars": points["on_bars"], "bars": points["bars"] * repeats, "repeats": repeats,
+              "tempo": None if points["tempo"] is None else round(points["tempo"], 2),
+              "length_s": round(loop.shape[1] / sample_rate, 4), "seam": seam}
+    return loop, report
+
+
+def loop_extend(samples: np.ndarray, sample_rate: int, frames: int, grid: dict | None = None) -> np.ndarray:
+    """At least `frames` frames: the audio up to its longest bar-aligned loop, then that loop
+    repeated (each wrap crossfaded). The caller trims and fades the end."""
+    if samples.shape[1] >= frames:
+        return samples
+    points = find_loop(samples, sample_rate, None, grid)
+    loop = crossfaded_loop(samples, sample_rate, points["start"], points["end"])
+    intro = samples[:, :points["start"]]
+    repeats = -(-(frames - intro.shape[1]) // loop.shape[1])
+    return np.concatenate([intro, np.tile(loop, (1, repeats))], axis=1)
