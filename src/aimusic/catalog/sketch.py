@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from aimusic.catalog import ModelEntry
-from aimusic.spec import GenerateInput, InpaintInput, OutpaintInput, RemixInput
+from aimusic.spec import GenerateInput, InpaintInput, ModelInput, OutpaintInput, RemixInput
 
 SKETCH_MAX_SECONDS = 600.0
 SKETCH_LANGUAGES = ("en", "es", "de", "fr", "it", "pt", "zh", "ja", "ko", "ru", "hi", "ar")
 
 
-class SketchGenerateInput(GenerateInput):
+class SketchOptions(ModelInput):
+    renderer: Literal["auto", "synth", "soundfont"] = Field(
+        "auto", description="'synth' (built-in, fastest), 'soundfont' (General MIDI via midirenderer), "
+                            "'auto' (soundfont if you configured one, else synth)")
+    bpm: int | None = Field(None, ge=40, le=240, description="Tempo hint; overrides tags")
+    keyscale: str | None = Field(None, max_length=20, description="Key, e.g. 'C major', 'F# minor'; overrides tags")
+
+
+class SketchGenerateInput(SketchOptions, GenerateInput):
     duration: float = Field(30, ge=1, le=SKETCH_MAX_SECONDS, description="Length in seconds")
     loop: bool = Field(False, description="Make the end flow into the start (same as 'seamless loop' in tags)")
 
 
-class SketchInpaintInput(InpaintInput):
+class SketchInpaintInput(SketchOptions, InpaintInput):
     start_time: float = Field(0, ge=0, le=SKETCH_MAX_SECONDS, description="Window start in seconds")
     end_time: float = Field(30, ge=0, le=SKETCH_MAX_SECONDS, description="Window end in seconds")
 
 
-class SketchOutpaintInput(OutpaintInput):
+class SketchOutpaintInput(SketchOptions, OutpaintInput):
     extend_before_duration: float = Field(0, ge=0, le=SKETCH_MAX_SECONDS, description="Seconds to add before")
     extend_after_duration: float = Field(30, ge=0, le=SKETCH_MAX_SECONDS, description="Seconds to add after")
 
 
-class SketchRemixInput(RemixInput):
+class SketchRemixInput(SketchOptions, RemixInput):
     pass
 
 

@@ -31,11 +31,12 @@ from aimusic.cli.common import (StderrProgress, format_option, json_option, noti
 @click.option("--finish", "finish_preset", type=click.Choice(["none", "streaming", "broadcast", "podcast"]),
               default="none", show_default=True,
               help="Finishing preset for every take (see `aimusic finish`); none keeps the model's levels.")
+@click.option("--midi", is_flag=True, default=None, help="Sketch engine: also write the arrangement as a .mid file.")
 @json_option
 def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str | None,
         model_path: str | None, timeout: float | None, dry_run: bool, accept_suggestion: bool,
         composition_plan: str | None, variations: int | None, device: str | None, offload: bool | None,
-        finish_preset: str, as_json: bool) -> None:
+        finish_preset: str, midi: bool | None, as_json: bool) -> None:
     """Run MODEL_ID on a JSON input and write the audio and its sidecar.
 
     Accepts exactly what `runcomfy run` accepts for the hosted models, e.g.
@@ -58,7 +59,8 @@ def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str
     options = {k: v for k, v in {"model_path": model_path, "timeout": timeout,
                                  "accept_suggestion": accept_suggestion or None,
                                  "composition_plan": composition_plan, "variations": variations,
-                                 "device": device, "offload": offload or None}.items() if v is not None}
+                                 "device": device, "offload": offload or None,
+                                 "midi": midi or None}.items() if v is not None}
     progress = StderrProgress()
     try:
         result = api.run(model_id, input_text, output_dir, provider=provider, format=fmt,

@@ -1,0 +1,83 @@
+"""SketchEngine: the offline, weights-free provider ("sketch")."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from aimusic.engines.base import Availability, Engine, EngineResult, RunContext, Take
+from aimusic.errors import InputError
+
+
+def check_keyscale(value: str | None) -> str | None:
+    if not value:
+        return None
+    from aimusic.engines.sketch.theory import parse_key
+
+    if parse_key(value) is None:
+        raise InputError(f"keyscale {value!r} is not a key", field="keyscale",
+                         hint="write it like 'C major', 'F# minor' or 'Bb minor'")
+    return value
+
+
+class SketchEngine(Engine):
+    name: ClassVar[str] = "sketch"
+    tasks: ClassVar[frozenset[str]] = frozenset({"generate", "inpaint", "outpaint", "remix"})
+
+    @classmethod
+    def availability(cls, model: Any) -> Availability:
+        return Availability(True, "always (built-in composer and synthesizer)")
+
+    @classmethod
+    def versions(cls) -> dict[str, str]:
+        from importlib.metadata import PackageNotFoundError, version
+
+        found = {}
+        for name in ("numpy", "scipy", "pretty_midi", "midirenderer", "librosa"):
+            try:
+                found[name] = version(name)
+            except PackageNotFoundError:
+                continue
+        return found
+
+    def run(self, model: Any, request: Any, ctx: RunContext, sink: Any) -> EngineResult:
+        if model.task == "generate":
+            return self._generate(request, ctx)
+        from aimusic.engines.sketch.edit import run_edit
+
+        return run_edit(model.task, request, ctx)
+
+    def _generate(self, request: Any, ctx: RunContext) -> EngineResult:
+        from aimusic.engines.sketch.compose import ComposeRequest, compose
+        from aimusic.engines.sketch.render import choose_renderer, render
+
+        seed = int(request.seed)
+        renderer = choose_renderer(ctx.options.get("renderer") or request.renderer, ctx.options.get("soundfont"))
+        ctx.progress("compose", 0, 3, "composing")
+        arrangement = compose(ComposeRequest(
+            tags=request.tags, lyrics=request.lyrics, duration=float(request.duration), seed=seed,
+            loop=bool(request.loop), bpm=request.bpm, key=check_keyscale(request.keyscale)))
+        ctx.check_cancelled()
+        ctx.progress("render", 1, 3, f"rendering with the {renderer} renderer")
+        rendered = render(arrangement, renderer, seed, soundfont_option=ctx.options.get("soundfont"),
+                          extra_buses=ctx.options.get("extra_buses"))
+        ctx.check_cancelled()
+        take = Take(seed=seed, samples=rendered.samples, sample_rate=rendered.sample_rate,
+                    metadata={"sketch": arrangement_metadata(arrangement, rendered)})
+        if ctx.options.get("midi"):
+            from aimusic.engines.sketch.midi import arrangement_to_midi
+
+            take.extra_files["mid"] = arrangement_to_midi(arrangement)
+        ctx.progress("render", 3, 3, "done")
+        unused = arrangement.decisions["unused_tags"]
+        if unused:
+            ctx.notice(f"sketch: these tags had no effect: {', '.join(unused)}")
+        return EngineResult(takes=[take], cost_usd=0.0, metadata={"renderer": rendered.renderer})
+
+
+def arrangement_metadata(arrangement: Any, rendered: Any) -> dict[str, Any]:
+    """Every decision, for the sidecar: tags used/unused, tempo, key, form, parts, melody."""
+    return {**arrangement.decisions, "renderer": rendered.renderer, "render": rendered.details,
+            "sample_rate": rendered.sample_rate,
+            "parts": [{"role": p.role, "voice": p.voice, "notes": len(p.notes)} for p in arrangement.parts],
+            "sections": [{"name": s.name, "kind": s.kind, "start_s": round(s.start, 4), "end_s": round(s.end, 4),
+                          "bars": s.bars, "instrumental": s.instrumental} for s in arrangement.sections]}
