@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("aimusic.cli.resume:resume", "Finish a hosted request by id (poll + download, no resubmit)."),
     "login": ("aimusic.cli.auth:login", "Store an API key for runcomfy or elevenlabs (from stdin)."),
     "logout": ("aimusic.cli.auth:logout", "Forget a stored API key."),
+    "batch": ("aimusic.cli.batch:batch", "Run a YAML/JSONL batch into an indexed library: priced first, resumable."),
     "doctor": ("aimusic.cli.auth:doctor", "Report providers, devices, weights and config paths."),
     "finish": ("aimusic.cli.finish:finish", "Finish a file: loudness, true peak, fades, loop, exact length, format."),
     "analyze": ("aimusic.cli.finish:analyze", "Measure a file: loudness, peak, tempo, key, silences, sections, loopability."),

@@ -1,0 +1,141 @@
+"""Running one batch job where a worker is: a thread, a process of the offline pool, a Ray
+task or a Ray actor. Plain dicts in and out (they cross process and machine boundaries).
+
+A job writes into its own work directory `<out>/.aimusic/work/<key>/`:
+    out/          what `api.run` (or `api.resume`) committed: audio, sidecar, extras
+    remote.json   the hosted request id, written before polling (Ray workers; threads
+                  report it straight into the manifest as well)
+    result.json   written last: the job is complete and its files are in out/
+The driver then moves the files into the library (`library.finalize`). A job that finds its
+result.json already there returns it without running anything: a batch killed between a job
+finishing and its files being moved pays nothing again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+RESULT_FILE = "result.json"
+REMOTE_FILE = "remote.json"
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    from aimusic.output import write_file_atomic
+
+    write_file_atomic(path, json.dumps(payload, default=str).encode())
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def error_dict(exc: BaseException) -> dict[str, Any]:
+    from aimusic.config import redact
+    from aimusic.errors import AimusicError
+
+    if isinstance(exc, AimusicError):
+        return {"code": exc.exit_code, "type": exc.type, "message": redact(str(exc))}
+    if isinstance(exc, KeyboardInterrupt):
+        return {"code": 130, "type": "interrupted", "message": "interrupted"}
+    return {"code": 70, "type": "internal",
+            "message": redact(f"internal error ({exc.__class__.__name__}: {exc})"),
+            "traceback": redact("".join(traceback.format_exception(exc))[-2000:])}
+
+
+def measure(path: str) -> tuple[float | None, float | None]:
+    """(duration seconds, integrated loudness LUFS) of a produced file; None where unreadable."""
+    try:
+        from aimusic.audio.io import read_audio
+        from aimusic.audio.loudness import integrated_loudness
+
+        samples, rate = read_audio(path)
+    except Exception:
+        return None, None
+    seconds = samples.shape[-1] / float(rate)
+    try:
+        lufs = float(integrated_loudness(samples, rate))
+    except Exception:
+        lufs = None
+    if lufs is not None and (lufs != lufs or lufs in (float("inf"), float("-inf"))):
+        lufs = None  # silence: no loudness to speak of
+    return round(seconds, 3), (round(lufs, 2) if lufs is not None else None)
+
+
+def execute(job: dict[str, Any], on_remote_id: Callable[[str], None] | None = None,
+            log: Callable[[str], None] | None = None, cancel_event: Any = None) -> dict[str, Any]:
+    """Run (or resume, or adopt) one job; never raises: failures come back as {"ok": False, ...}."""
+    work = Path(job["work_dir"])
+    try:
+        done = read_json(work / RESULT_FILE)
+        if isinstance(done, dict) and done.get("ok"):
+            done["adopted"] = True
+            return done
+        gather = bool(job.get("gather"))
+        scratch = Path(tempfile.mkdtemp(prefix="aimusic-job-")) if gather else work / "out"
+        if not gather:
+            shutil.rmtree(scratch, ignore_errors=True)  # leftovers of an attempt that was killed
+            scratch.mkdir(parents=True, exist_ok=True)
+
+        def remote_id_seen(request_id: str) -> None:
+            if not gather:
+                _write_json(work / REMOTE_FILE, {"provider": job["provider"], "remote_id": request_id})
+            if on_remote_id is not None:
+                on_remote_id(request_id)
+
+        result = _run(job, scratch, remote_id_seen, log, cancel_event)
+        payload = _describe(result, scratch, job)
+        if gather:  # no shared storage: carry the bytes back to the driver
+            payload["payload"] = {name: (scratch / name).read_bytes() for name in payload["names"]}
+            shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            _write_json(work / RESULT_FILE, payload)
+        return payload
+    except BaseException as exc:  # noqa: BLE001 - every failure becomes data for the driver
+        if isinstance(exc, (SystemExit,)):
+            raise
+        return {"ok": False, "key": job["key"], "error": error_dict(exc)}
+
+
+def _run(job: dict[str, Any], out: Path, on_remote_id: Callable[[str], None],
+         log: Callable[[str], None] | None, cancel_event: Any) -> Any:
+    import aimusic.api as api
+
+    options = dict(job.get("options") or {})
+    if job.get("variations", 1) > 1:
+        options["variations"] = job["variations"]
+    remote_id = job.get("remote_id")
+    if remote_id:
+        # a hosted request submitted by an earlier run: follow it, never submit again
+        return api.resume(remote_id, out, model_id=job["model"], provider=job["provider"], options=options,
+                          log=log, cancel_event=cancel_event)
+    options["on_remote_id"] = on_remote_id
+    return api.run(job["model"], job["input"], out, provider=job["provider"], format=job.get("format"),
+                   finish=job.get("finish"), options=options, log=log, cancel_event=cancel_event)
+
+
+def _describe(result: Any, out: Path, job: dict[str, Any]) -> dict[str, Any]:
+    """The job's outcome as data: file names relative to `out`, grouped per take."""
+    takes = []
+    names: list[str] = []
+    for index, audio in enumerate(result.files):
+        group = {"audio": os.path.basename(audio),
+                 "sidecar": os.path.basename(result.sidecars[index]) if index < len(result.sidecars) else None,
+                 "extras": {k: os.path.basename(v) for k, v in
+                            (result.extra_files[index] if index < len(result.extra_files) else {}).items()},
+                 "seed": result.seeds[index] if index < len(result.seeds) else None}
+        group["seconds"], group["loudness_lufs"] = measure(audio)
+        takes.append(group)
+        names.extend([group["audio"]] + ([group["sidecar"]] if group["sidecar"] else []) + list(group["extras"].values()))
+    return {"ok": True, "key": job["key"], "keys": job.get("keys") or [job["key"]], "takes": takes,
+            "names": names, "cost_usd": result.cost_usd, "provider": result.provider, "model": result.model,
+            "remote_id": (result.metadata or {}).get("request_id"),
+            "resumed": bool(job.get("remote_id")), "timings": result.timings}

@@ -1,0 +1,608 @@
+"""Running a batch: scheduling, per-provider adaptive concurrency, budget, retries, resume.
+
+One scheduler drives every runner. It owns the manifest (only the driver writes it) and
+hands jobs to a backend, which runs them somewhere:
+
+- `LocalBackend`: hosted jobs on threads (they wait on the network), offline sketch jobs on
+  a process pool using every core (they are CPU-bound numpy/Python), local ACE-Step jobs on
+  one thread that keeps the pipeline loaded, with matching requests grouped into one batched
+  pipeline call (`variations`, consecutive seeds, up to the engine's batch limit).
+- `RayBackend` (jobs/ray_runner.py): one Ray task per hosted/offline job, one long-lived
+  actor per GPU for local ACE-Step jobs.
+
+Hosted providers each get an AIMD limit: it starts at --concurrency, halves when the provider
+answers 429 (seen in the engine's retry notices or as a retryable failure), and grows back by
+one slot per window of successes. A 429 therefore slows the batch down instead of failing it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from aimusic.errors import InputError, Interrupted
+from aimusic.jobs.batchfile import Item
+from aimusic.jobs.execute import REMOTE_FILE, RESULT_FILE, read_json
+from aimusic.jobs.library import clear_work, finalize, index_rows, state_dir, work_dir, write_index
+from aimusic.jobs.manifest import Manifest
+
+HOSTED_PROVIDERS = frozenset({"runcomfy", "elevenlabs", "comfyui"})
+OFFLINE_PROVIDERS = frozenset({"sketch"})
+LOCAL_PROVIDERS = frozenset({"local"})
+PERMANENT_CODES = frozenset({64, 65, 66, 77, 78})   # retrying cannot help: bad input, no key, not set up
+RETRYABLE_CODE = 75                                 # busy/429/timeout: slow down and try again
+MAX_GROUP = 8                                       # the local engine's batch limit (MAX_VARIATIONS)
+INDEX_EVERY_S = 1.0
+Event = dict[str, Any]
+
+
+class BudgetError(InputError):
+    """The budget does not cover the plan, or was reached before every item ran (exit 65)."""
+
+
+@dataclass
+class BatchOptions:
+    out_dir: Path
+    budget: float | None = None
+    concurrency: int = 8            # hosted requests in flight per provider (the AIMD ceiling)
+    workers: int | None = None      # offline processes (default: every core)
+    retries: int = 2                # further tries of a failed item, per run
+    finish: str | None = None
+    format: str | None = None
+    runner: str = "local"           # local | ray
+    ray_address: str | None = None
+    ray_init: dict[str, Any] = field(default_factory=dict)  # extra ray.init arguments (tests: num_cpus)
+    options: dict[str, Any] = field(default_factory=dict)   # engine options (poll_interval, model_path, ...)
+    max_throttles: int = 30         # 429s tolerated per item before it counts as failed
+
+
+@dataclass
+class BatchReport:
+    total: int
+    done: int
+    failed: list[dict[str, Any]]
+    blocked: list[str]
+    not_run: list[str]              # left pending (budget reached, or interrupted)
+    spent_usd: float
+    audio_seconds: float
+    wall_s: float
+    stopped_by_budget: bool
+    index_csv: str
+    index_json: str
+    throttles: int
+    resumed: int
+    adopted: int
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def lane_of(item: Item) -> str:
+    if item.provider in HOSTED_PROVIDERS:
+        return f"hosted:{item.provider}"
+    if item.provider in OFFLINE_PROVIDERS:
+        return "offline"
+    if item.provider in LOCAL_PROVIDERS:
+        return "local"
+    try:  # a plugin engine: keyed ones are hosted services, others run here on threads
+        from aimusic.engines.registry import engine_class
+
+        if engine_class(item.provider).needs_key:
+            return f"hosted:{item.provider}"
+    except Exception:
+        pass
+    return "thread"
+
+
+class AdaptiveLimit:
+    """Additive-increase / multiplicative-decrease concurrency for one provider."""
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = max(1, int(ceiling))
+        self.limit = float(self.ceiling)
+        self.in_flight = 0
+        self.pause_until = 0.0
+        self.last_cut = 0.0
+        self.throttles = 0
+        self.lock = threading.Lock()
+
+    def can_start(self) -> bool:
+        with self.lock:
+            return time.monotonic() >= self.pause_until and self.in_flight < max(1, int(self.limit))
+
+    def started(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+
+    def finished(self, ok: bool) -> None:
+        with self.lock:
+            self.in_flight = max(0, self.in_flight - 1)
+            if ok:
+                self.limit = min(float(self.ceiling), self.limit + 1.0 / max(self.limit, 1.0))
+
+    def throttle(self, retry_after: float | None = None) -> bool:
+        """Halve the limit (at most once a second: one burst of 429s is one signal) and pause."""
+        with self.lock:
+            now = time.monotonic()
+            self.throttles += 1
+            self.pause_until = max(self.pause_until, now + min(retry_after if retry_after is not None else 1.0, 60.0))
+            if now - self.last_cut < 1.0:
+                return False
+            self.last_cut = now
+            self.limit = max(1.0, self.limit / 2.0)
+            return True
+
+
+_RETRY_IN = re.compile(r"retrying in ([0-9.]+) s")
+
+
+def _is_rate_limit(message: str) -> bool:
+    return "HTTP 429" in message or "rate limit" in message.lower()
+
+
+class Scheduler:
+    def __init__(self, items: list[Item], opts: BatchOptions, backend: Any,
+                 on_event: Callable[[Event], None] | None = None,
+                 cancel_event: threading.Event | None = None) -> None:
+        self.items = items
+        self.by_key = {item.key: item for item in items}
+        self.opts = opts
+        self.out_dir = Path(opts.out_dir)
+        self.backend = backend
+        self.emit = on_event or (lambda event: None)
+        self.cancel = cancel_event or threading.Event()
+        self.manifest = Manifest(state_dir(self.out_dir) / "manifest.sqlite")
+        self.limits: dict[str, AdaptiveLimit] = {}
+        self.in_flight: dict[Any, dict[str, Any]] = {}
+        self.not_before: dict[str, float] = {}
+        self.cost_ratio: dict[str, float] = {}
+        self.stopped_by_budget = False
+        self.counters = {"resumed": 0, "adopted": 0}
+        self._last_index = 0.0
+        self.started_at = time.monotonic()
+        self.queue: deque[Item] = deque()
+
+    # --- set-up ------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Record the items, give failed ones fresh retries, and adopt work a killed run finished."""
+        self.manifest.add_items(self.items)
+        self.manifest.reset_for_run([i.key for i in self.items])
+        rows = self.manifest.rows()
+        for item in self.items:
+            row = rows[item.key]
+            if row["state"] == "done":
+                clear_work(self.out_dir, item.key)
+                continue
+            outcome = read_json(work_dir(self.out_dir, item.key) / RESULT_FILE)
+            if isinstance(outcome, dict) and outcome.get("ok"):
+                outcome["adopted"] = True
+                self._complete(outcome)
+                continue
+            remote = read_json(work_dir(self.out_dir, item.key) / REMOTE_FILE)
+            if isinstance(remote, dict) and remote.get("remote_id") and not row.get("remote_id"):
+                self.manifest.set_remote_id(item.key, remote.get("provider") or item.provider, remote["remote_id"])
+
+    def remaining_estimate(self) -> tuple[float, float]:
+        """(money already spent on this batch's items, estimated cost of the items not done yet)."""
+        rows = self.manifest.rows()
+        spent = sum(float(rows[i.key]["cost_usd"] or 0) for i in self.items if rows[i.key]["state"] == "done")
+        todo = sum(i.est_cost for i in self.items if rows[i.key]["state"] != "done")
+        return spent, todo
+
+    # --- the loop ----------------------------------------------------------------------
+
+    def run(self) -> BatchReport:
+        try:
+            self._loop()
+        finally:
+            self.backend.close()
+            self._write_index(force=True)
+        return self._report()
+
+    def _loop(self) -> None:
+        queue = self.queue = deque(item for item in self.items)
+        while True:
+            queue = self.queue
+            if self.cancel.is_set():
+                raise Interrupted("interrupted; finished items are kept, re-run the same command to go on")
+            self._collect_remote_ids()
+            rows = self.manifest.rows()
+            waiting = deque()
+            while queue:
+                item = queue.popleft()
+                state = rows[item.key]["state"]
+                if state in ("done", "failed", "blocked"):
+                    continue
+                if not self._try_start(item, rows, queue):
+                    waiting.append(item)
+            queue = self.queue = waiting
+            if not self.in_flight:
+                if not queue:
+                    return
+                if not any(self._could_ever_start(item, rows) for item in queue):
+                    return
+                time.sleep(0.05)
+                continue
+            for handle, outcome in self.backend.wait(list(self.in_flight), timeout=0.2):
+                self._finish(handle, outcome)
+            self._write_index()
+
+    def _could_ever_start(self, item: Item, rows: dict[str, Any]) -> bool:
+        if self.stopped_by_budget and item.est_cost > 0 and not rows[item.key].get("remote_id"):
+            return False
+        if item.depends_on:
+            dep = rows.get(item.depends_on, {}).get("state")
+            if dep in ("failed", "blocked"):
+                return False
+        return True
+
+    def _try_start(self, item: Item, rows: dict[str, Any], queue: deque) -> bool:
+        row = rows[item.key]
+        if item.depends_on:
+            dep = rows.get(item.depends_on, {}).get("state")
+            if dep in ("failed", "blocked"):
+                self.manifest.mark_blocked(item.key, f"its draft {item.depends_on} failed")
+                self.emit({"event": "blocked", "key": item.key, "seq": item.seq, "title": item.title})
+                return True
+            if dep != "done":
+                return False
+        if time.monotonic() < self.not_before.get(item.key, 0.0):
+            return False
+        lane = lane_of(item)
+        limit = self._limit(item) if lane.startswith("hosted:") else None
+        if limit is not None and not limit.can_start():
+            return False
+        if not self.backend.has_capacity(lane):
+            return False
+        remote_id = row.get("remote_id")
+        if not remote_id and not self._budget_allows(item):
+            return False
+        group = [item]
+        if lane == "local" and not remote_id:
+            group += self._group_with(item, queue, rows)
+        job = self._job(group, remote_id)
+        on_remote_id = None
+        if lane.startswith("hosted:"):
+            def on_remote_id(request_id: str, key: str = item.key, provider: str = item.provider) -> None:
+                self.manifest.set_remote_id(key, provider, request_id)
+        for member in group:
+            self.manifest.mark_running(member.key)
+        handle = self.backend.submit(lane, job, on_remote_id=on_remote_id, log=self._log_for(item))
+        if limit is not None:
+            limit.started()
+        self.in_flight[handle] = {"job": job, "lane": lane, "items": group, "limit": limit,
+                                  "est": sum(self._estimate(m) for m in group), "started": time.monotonic()}
+        if remote_id:
+            self.counters["resumed"] += 1
+        self.emit({"event": "start", "key": item.key, "seq": item.seq, "title": item.title, "lane": lane,
+                   "resume_remote_id": remote_id, "group": len(group)})
+        return True
+
+    def _group_with(self, first: Item, queue: deque, rows: dict[str, Any]) -> list[Item]:
+        """Queued local items that differ from `first` only by the next seeds: one batched call."""
+        if first.seed is None:
+            return []
+        shape = {k: v for k, v in first.input.items() if k != "seed"}
+        found = []
+        for other in list(queue):
+            if len(found) + 1 >= MAX_GROUP:
+                break
+            if other.model != first.model or other.provider != first.provider or other.depends_on \
+                    or rows[other.key]["state"] in ("done", "failed", "blocked") or rows[other.key].get("remote_id"):
+                continue
+            if other.seed != first.seed + len(found) + 1 or \
+                    {k: v for k, v in other.input.items() if k != "seed"} != shape:
+                continue
+            if not self._budget_allows(other):
+                break
+            found.append(other)
+            queue.remove(other)
+        return found
+
+    def _job(self, group: list[Item], remote_id: str | None) -> dict[str, Any]:
+        first = group[0]
+        return {"key": first.key, "keys": [m.key for m in group], "model": first.model,
+                "provider": first.provider, "input": first.input, "work_dir": str(work_dir(self.out_dir, first.key)),
+                "finish": self.opts.finish, "format": self.opts.format, "options": dict(self.opts.options),
+                "remote_id": remote_id, "variations": len(group), "gather": False}
+
+    def _limit(self, item: Item) -> AdaptiveLimit:
+        if item.provider not in self.limits:
+            self.limits[item.provider] = AdaptiveLimit(self.opts.concurrency)
+        return self.limits[item.provider]
+
+    def _log_for(self, item: Item) -> Callable[[str], None]:
+        def log(message: str) -> None:
+            if _is_rate_limit(message):
+                found = _RETRY_IN.search(message)
+                limit = self.limits.get(item.provider)
+                if limit is not None and limit.throttle(float(found.group(1)) if found else None):
+                    self.emit({"event": "throttle", "provider": item.provider, "limit": int(limit.limit),
+                               "message": message})
+        return log
+
+    def _collect_remote_ids(self) -> None:
+        """Ray workers write remote.json into the shared work dir; fold new ids into the manifest."""
+        if not getattr(self.backend, "remote_ids_by_file", False):
+            return
+        for info in self.in_flight.values():
+            item = info["items"][0]
+            if info.get("remote_seen") or not info["lane"].startswith("hosted:"):
+                continue
+            remote = read_json(work_dir(self.out_dir, item.key) / REMOTE_FILE)
+            if isinstance(remote, dict) and remote.get("remote_id"):
+                self.manifest.set_remote_id(item.key, item.provider, remote["remote_id"])
+                info["remote_seen"] = True
+
+    # --- budget ------------------------------------------------------------------------
+
+    def _estimate(self, item: Item) -> float:
+        # Providers may bill more than the table says: once they have, expect it of the rest too.
+        return item.est_cost * max(1.0, self.cost_ratio.get(item.model, 1.0))
+
+    def _budget_allows(self, item: Item) -> bool:
+        budget = self.opts.budget
+        estimate = self._estimate(item)
+        if budget is None or estimate <= 0:
+            return True
+        if self.stopped_by_budget:
+            return False
+        committed = self.manifest.spent([i.key for i in self.items]) + \
+            sum(info["est"] for info in self.in_flight.values())
+        if committed + estimate > budget + 1e-9:
+            self.stopped_by_budget = True
+            self.emit({"event": "budget", "message": f"budget ${budget:.4f} reached: ${committed:.4f} spent or "
+                                                    f"committed, next item would cost ~${estimate:.4f}; "
+                                                    "starting no more paid items"})
+            return False
+        return True
+
+    # --- outcomes ----------------------------------------------------------------------
+
+    def _finish(self, handle: Any, outcome: dict[str, Any]) -> None:
+        info = self.in_flight.pop(handle)
+        limit: AdaptiveLimit | None = info["limit"]
+        if outcome.get("ok"):
+            if limit is not None:
+                limit.finished(ok=True)
+            self._complete(outcome)
+            return
+        if limit is not None:
+            limit.finished(ok=False)
+        error = outcome.get("error") or {"code": 70, "message": "unknown failure"}
+        for item in info["items"]:
+            self._failed(item, error, limit)
+
+    def _complete(self, outcome: dict[str, Any]) -> None:
+        if "payload" in outcome:  # gathered back from a worker without shared storage
+            out = work_dir(self.out_dir, outcome["key"]) / "out"
+            out.mkdir(parents=True, exist_ok=True)
+            from aimusic.output import write_file_atomic
+
+            for name, data in outcome.pop("payload").items():
+                write_file_atomic(out / name, data)
+            import json as _json
+
+            write_file_atomic(work_dir(self.out_dir, outcome["key"]) / RESULT_FILE,
+                              _json.dumps(outcome, default=str).encode())
+        records = finalize(outcome, self.by_key, self.out_dir)
+        if outcome.get("adopted"):
+            self.counters["adopted"] += 1
+        for key, record in records.items():
+            item = self.by_key[key]
+            self.manifest.mark_done(key, record, record["cost_usd"], record["seconds"], record["loudness_lufs"])
+            if item.est_cost > 0 and record["cost_usd"]:
+                ratio = float(record["cost_usd"]) / item.est_cost
+                self.cost_ratio[item.model] = max(self.cost_ratio.get(item.model, 1.0), ratio)
+            self.emit({"event": "item", "state": "done", "key": key, "seq": item.seq, "title": item.title,
+                       "model": item.model, "provider": item.provider, "language": item.language,
+                       "files": [f["file"] for f in record["files"]], "seconds": record["seconds"],
+                       "cost_usd": record["cost_usd"], "loudness_lufs": record["loudness_lufs"],
+                       "resumed": bool(record.get("resumed")), "adopted": bool(outcome.get("adopted"))})
+        for key in outcome.get("keys") or [outcome["key"]]:
+            clear_work(self.out_dir, key)
+        clear_work(self.out_dir, outcome["key"])
+
+    def _failed(self, item: Item, error: dict[str, Any], limit: AdaptiveLimit | None) -> None:
+        row = self.manifest.row(item.key) or {}
+        code = int(error.get("code") or 70)
+        if code == 130:
+            self.manifest.mark_failed(item.key, error, final=False, count_attempt=False)
+            self.cancel.set()
+            return
+        if code == RETRYABLE_CODE:
+            if limit is not None and limit.throttle():
+                self.emit({"event": "throttle", "provider": item.provider, "limit": int(limit.limit),
+                           "message": error.get("message")})
+            final = int(row.get("throttled") or 0) + 1 > self.opts.max_throttles
+            self.manifest.mark_failed(item.key, error, final=final, count_attempt=False, throttled=True)
+            self.not_before[item.key] = time.monotonic() + 1.0
+            if not final:
+                self.queue.appendleft(item)
+            self.emit({"event": "failed" if final else "retry", "key": item.key, "seq": item.seq,
+                       "title": item.title, "error": error})
+            return
+        permanent = code in PERMANENT_CODES
+        attempts = int(row.get("attempts") or 0) + 1
+        final = permanent or attempts > self.opts.retries
+        if row.get("remote_id"):
+            # the hosted request ended (failed remotely): a retry must submit anew
+            self.manifest.clear_remote_id(item.key)
+            clear_work(self.out_dir, item.key)
+        self.manifest.mark_failed(item.key, error, final=final)
+        self.not_before[item.key] = time.monotonic() + min(0.25 * 2 ** attempts, 10.0)
+        if not final:
+            self.queue.appendleft(item)
+        self.emit({"event": "failed" if final else "retry", "key": item.key, "seq": item.seq,
+                   "title": item.title, "error": error, "attempt": attempts})
+
+    # --- results -----------------------------------------------------------------------
+
+    def _write_index(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_index < INDEX_EVERY_S:
+            return
+        self._last_index = now
+        write_index(self.out_dir, index_rows(self.items, self.manifest.rows()))
+
+    def _report(self) -> BatchReport:
+        rows = self.manifest.rows()
+        mine = [rows[i.key] for i in self.items]
+        failed = [{"key": r["key"], "seq": r["seq"], "title": self.by_key[r["key"]].title,
+                   "code": r["error_code"], "message": r["error"]} for r in mine if r["state"] == "failed"]
+        throttles = sum(limit.throttles for limit in self.limits.values())
+        report = BatchReport(
+            total=len(self.items), done=sum(r["state"] == "done" for r in mine), failed=failed,
+            blocked=[r["key"] for r in mine if r["state"] == "blocked"],
+            not_run=[r["key"] for r in mine if r["state"] in ("pending", "running", "submitted")],
+            spent_usd=round(sum(float(r["cost_usd"] or 0) for r in mine if r["state"] == "done"), 6),
+            audio_seconds=round(sum(float(r["seconds"] or 0) for r in mine if r["state"] == "done"), 3),
+            wall_s=round(time.monotonic() - self.started_at, 3), stopped_by_budget=self.stopped_by_budget,
+            index_csv=str(self.out_dir / "index.csv"), index_json=str(self.out_dir / "index.json"),
+            throttles=throttles, resumed=self.counters["resumed"], adopted=self.counters["adopted"])
+        self.manifest.close()
+        return report
+
+
+# --- the local backend --------------------------------------------------------------------
+
+class LocalBackend:
+    """Threads for hosted and plugin jobs, a process pool for offline jobs, one thread for the GPU."""
+
+    remote_ids_by_file = False
+
+    def __init__(self, opts: BatchOptions, cancel_event: threading.Event) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.opts = opts
+        self.cancel = cancel_event
+        self.workers = max(1, opts.workers or os.cpu_count() or 1)
+        self.threads = ThreadPoolExecutor(max_workers=max(4, opts.concurrency * 4), thread_name_prefix="batch")
+        self.gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-gpu")
+        self._processes = None
+        self.busy: dict[str, int] = {}
+
+    @property
+    def processes(self) -> Any:
+        if self._processes is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn: the driver has threads running, and fork() with threads is unsafe
+            self._processes = ProcessPoolExecutor(max_workers=self.workers,
+                                                  mp_context=multiprocessing.get_context("spawn"))
+        return self._processes
+
+    def has_capacity(self, lane: str) -> bool:
+        busy = self.busy.get(lane, 0)
+        if lane == "offline":
+            return busy < self.workers
+        if lane == "local":
+            return busy < 1
+        if lane == "thread":
+            return busy < self.opts.concurrency
+        return busy < self.opts.concurrency * 4  # hosted: the provider's AdaptiveLimit decides
+
+    def submit(self, lane: str, job: dict[str, Any], *, on_remote_id: Callable[[str], None] | None,
+               log: Callable[[str], None] | None) -> Any:
+        from aimusic.jobs.execute import execute
+
+        self.busy[lane] = self.busy.get(lane, 0) + 1
+        if lane == "offline":
+            future = self.processes.submit(execute, job)
+        elif lane == "local":
+            future = self.gpu.submit(_threaded, job, on_remote_id, log, self.cancel)
+        else:
+            future = self.threads.submit(_threaded, job, on_remote_id, log, self.cancel)
+        future.lane = lane  # type: ignore[attr-defined]
+        return future
+
+    def wait(self, handles: list[Any], timeout: float) -> list[tuple[Any, dict[str, Any]]]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        done, _ = wait(handles, timeout=timeout, return_when=FIRST_COMPLETED)
+        results = []
+        for future in done:
+            self.busy[future.lane] -= 1
+            try:
+                outcome = future.result()
+            except BaseException as exc:  # a worker process that died (BrokenProcessPool), say
+                from aimusic.jobs.execute import error_dict
+
+                outcome = {"ok": False, "error": error_dict(exc)}
+                if "BrokenProcessPool" in exc.__class__.__name__:
+                    self._processes = None
+            results.append((future, outcome))
+        return results
+
+    def close(self) -> None:
+        self.cancel_pending = True
+        for pool in (self.threads, self.gpu, self._processes):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _threaded(job: dict[str, Any], on_remote_id: Callable[[str], None] | None,
+              log: Callable[[str], None] | None, cancel: threading.Event) -> dict[str, Any]:
+    from aimusic.jobs.execute import execute
+
+    if cancel.is_set():
+        return {"ok": False, "key": job["key"], "error": {"code": 130, "type": "interrupted",
+                                                          "message": "interrupted before it started"}}
+    return execute(job, on_remote_id=on_remote_id, log=log, cancel_event=cancel)
+
+
+def make_backend(opts: BatchOptions, cancel_event: threading.Event) -> Any:
+    if opts.runner == "ray":
+        from aimusic.jobs.ray_runner import RayBackend
+
+        return RayBackend(opts)
+    if opts.runner != "local":
+        raise InputError(f"unknown runner {opts.runner!r}", field="runner", hint="local or ray")
+    return LocalBackend(opts, cancel_event)
+
+
+def run_batch(items: list[Item], opts: BatchOptions, *, on_event: Callable[[Event], None] | None = None,
+              cancel_event: threading.Event | None = None, check_budget: bool = True) -> BatchReport:
+    """Run (or resume) a batch of items into `opts.out_dir`; see the module docstring."""
+    cancel_event = cancel_event or threading.Event()
+    out_dir = Path(opts.out_dir).expanduser()
+    opts.out_dir = out_dir
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"output dir {out_dir} exists and is not a directory", field="output_dir")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output dir {out_dir}: {exc.strerror}", field="output_dir") from None
+    backend = None
+    scheduler = Scheduler(items, opts, _Deferred(), on_event, cancel_event)
+    try:
+        scheduler.prepare()
+        if check_budget and opts.budget is not None:
+            spent, todo = scheduler.remaining_estimate()
+            if spent + todo > opts.budget + 1e-9:
+                raise BudgetError(f"the plan costs about ${spent + todo:.4f} (${spent:.4f} already spent, "
+                                  f"${todo:.4f} to go), more than the budget of ${opts.budget:.4f}",
+                                  field="budget", hint="raise --budget or trim the batch")
+        backend = make_backend(opts, cancel_event)
+    except BaseException:
+        scheduler.manifest.close()
+        raise
+    scheduler.backend = backend
+    return scheduler.run()
+
+
+class _Deferred:
+    """Stands in for the backend while the scheduler prepares (nothing runs then)."""
+
+    def close(self) -> None:
+        return None
