@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -105,7 +106,7 @@ class RunComfyServer:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> RunComfyServer:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _Server(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
@@ -180,9 +181,18 @@ def _json_bytes(body: Any) -> bytes:
     return json.dumps(body).encode()
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default 5 drops SYNs under a concurrent batch (1 s retransmits)
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: RunComfyServer
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle + delayed ACK add ~40 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, *args: Any) -> None:  # keep test output quiet
         return

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from aimusic.config import require_key
 from aimusic.engines.base import Engine, EngineResult, RunContext, Take
 from aimusic.engines.http import (CallGuard, HttpCall, RetryPolicy, error_from_response,
-                                  send, sniff_audio_ext, transient_errors)
+                                  send, sniff_audio_ext, ssl_context, transient_errors)
 from aimusic.errors import InputError, InputFileError, Interrupted, RetryableError, UpstreamError
 
 if TYPE_CHECKING:
@@ -93,7 +93,8 @@ class ElevenLabsClient:
         self.base = (base or base_url()).rstrip("/")
         self.guard = guard or CallGuard()
         self.http = httpx.Client(headers={"xi-api-key": key, "User-Agent": "aimusic"},
-                                 timeout=httpx.Timeout(READ_TIMEOUT_S, connect=10.0), follow_redirects=False)
+                                 timeout=httpx.Timeout(READ_TIMEOUT_S, connect=10.0), follow_redirects=False,
+                                 verify=ssl_context())
 
     def close(self) -> None:
         self.http.close()

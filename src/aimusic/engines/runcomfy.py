@@ -24,7 +24,7 @@ from aimusic.config import require_key
 from aimusic.engines.base import Engine, EngineResult, RunContext, Take
 from aimusic.engines.http import (AUDIO_EXTS, CallGuard, HostAllowlist, HttpCall, RetryPolicy,
                                   check_body_error, detail_text, download, max_download_bytes, send,
-                                  sniff_audio_ext)
+                                  sniff_audio_ext, ssl_context)
 from aimusic.errors import InputError, Interrupted, RetryableError, UpstreamError
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ DEFAULT_TIMEOUT_S = 1800.0          # overall limit for one job unless --timeout
 POLL_INTERVAL_S = 2.0               # the official CLI's habit (minimum 1 s there)
 POLL_MAX_INTERVAL_S = 10.0
 PRICE_CACHE_TTL_S = 24 * 3600
+PRICE_MISS_TTL_S = 3600             # a model the catalog does not price: ask again in an hour
 DONE = {"completed", "succeeded", "success"}
 FAILED = {"failed", "error"}
 CANCELLED = {"cancelled", "canceled"}
@@ -76,9 +77,10 @@ class RunComfyClient:
         self.allowlist = HostAllowlist.for_provider([self.base], FILE_DOMAINS)
         self.http = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "User-Agent": "aimusic"},
-            timeout=httpx.Timeout(api_timeout, connect=connect_timeout), follow_redirects=False)
+            timeout=httpx.Timeout(api_timeout, connect=connect_timeout), follow_redirects=False,
+            verify=ssl_context())
         # file hosts are public: never send the token there
-        self.files = httpx.Client(headers={"User-Agent": "aimusic"},
+        self.files = httpx.Client(headers={"User-Agent": "aimusic"}, verify=ssl_context(),
                                   timeout=httpx.Timeout(api_timeout, connect=connect_timeout))
 
     def close(self) -> None:
@@ -155,19 +157,22 @@ def catalog_price(client: RunComfyClient, model_id: str) -> dict[str, Any] | Non
     cache = cache_dir() / "runcomfy-prices" / (re.sub(r"[^\w.-]+", "_", model_id) + ".json")
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
-        if time.time() - float(cached.get("fetched_at", 0)) < PRICE_CACHE_TTL_S \
-                and cached.get("base_url") == client.base:
-            return cached
+        ttl = PRICE_CACHE_TTL_S if cached.get("base_price_usd") is not None else PRICE_MISS_TTL_S
+        if time.time() - float(cached.get("fetched_at", 0)) < ttl and cached.get("base_url") == client.base:
+            return cached if cached.get("base_price_usd") is not None else None
     except (OSError, ValueError, TypeError, AttributeError):
         pass
     try:
         info = client.model_info(model_id)
-    except Exception:  # an optional look-up: the built-in table stands in
+    except InputError:  # the catalog answered that it has no price for this id: remember for a while
+        info = {}
+    except Exception:  # unreachable: the built-in table stands in; ask again next run
         return None
     price = info.get("base_price_usd")
     if not isinstance(price, (int, float)) or isinstance(price, bool) or price < 0:
-        return None
-    entry = {"base_price_usd": float(price), "price_unit": str(info.get("price_unit") or "second"),
+        price = None
+    entry = {"base_price_usd": None if price is None else float(price),
+             "price_unit": str(info.get("price_unit") or "second"),
              "fetched_at": time.time(), "base_url": client.base}
     try:
         from aimusic.output import write_file_atomic
@@ -176,7 +181,7 @@ def catalog_price(client: RunComfyClient, model_id: str) -> dict[str, Any] | Non
         write_file_atomic(cache, json.dumps(entry).encode())
     except OSError:
         pass
-    return entry
+    return entry if price is not None else None
 
 
 def parse_cost(result: dict[str, Any]) -> float | None:

@@ -292,7 +292,11 @@ def compose(request: ComposeRequest) -> Arrangement:
 
     if loop:
         # A loop must be a whole number of beats; nudge the tempo (< 1 beat per loop) to fit.
-        beats = max(1, round(duration * bpm / 60.0))
+        # Whole bars when that moves the tempo by at most 3 %, else whole beats.
+        bars_fit = max(1, round(duration * bpm / 60.0 / BEATS_PER_BAR))
+        beats = bars_fit * BEATS_PER_BAR
+        if abs(beats * 60.0 / duration / bpm - 1) > 0.03:
+            beats = max(1, round(duration * bpm / 60.0))
         fitted = beats * 60.0 / duration
         if abs(fitted - bpm) > 1e-9:
             notes_for_sidecar.append(f"tempo {bpm:g} -> {fitted:.3f} BPM so {beats} beats fill {duration:g} s")

@@ -45,3 +45,23 @@ def simple_melody(lyrics: str, language: str | None, *, bpm: float = 100.0, toni
         t += beat
         line_index += 1
     return notes
+
+
+def with_melismas(notes: list[SungNote], *, min_seconds: float = 0.8) -> list[SungNote]:
+    """Long phrase-end notes become a two-note melisma: the syllable holds its pitch for about 60%
+    of the note, then the vowel falls back to the previous note's pitch (a common ornament that
+    stays in key because that pitch is already in the tune). Shorter notes, notes after a rest and
+    notes whose predecessor has the same pitch stay as they are."""
+    out: list[SungNote] = []
+    for i, note in enumerate(notes):
+        previous = notes[i - 1] if i > 0 else None
+        if (note.phrase_end and note.duration >= min_seconds and previous is not None
+                and not previous.phrase_end and previous.pitch != note.pitch
+                and note.syllable.strip() and not note.syllable.strip().endswith("-")):
+            held = round(note.duration * 0.6, 6)
+            out.append(SungNote(note.start, held, note.pitch, note.syllable, False, note.language))
+            out.append(SungNote(round(note.start + held, 6), round(note.duration - held, 6), previous.pitch, "",
+                                True, note.language))
+        else:
+            out.append(note)
+    return out

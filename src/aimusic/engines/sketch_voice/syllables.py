@@ -74,7 +74,9 @@ def script_voice(text: str, language: str) -> str:
     if _KANA.search(text):
         return "ja"
     if _HAN.search(text):
-        return "ja" if language == "ja" else (language if language in ("cmn", "yue") else "cmn")
+        if language == "ja" and japanese_reader_available():
+            return "ja"
+        return language if language in ("cmn", "yue") else "cmn"
     if language in CJK_LANGUAGES:
         return ROMANISED_VOICE
     return language
@@ -230,14 +232,22 @@ _tagger = None
 _tagger_lock = threading.Lock()
 
 
-def _japanese_tagger():  # noqa: ANN202 - fugashi.Tagger
+def _japanese_tagger():  # noqa: ANN202 - fugashi.Tagger, or False without the `ja` extra
     global _tagger
     with _tagger_lock:
         if _tagger is None:
-            import fugashi
+            try:
+                import fugashi
 
-            _tagger = fugashi.Tagger()
+                _tagger = fugashi.Tagger()
+            except (ImportError, RuntimeError):   # fugashi/unidic-lite come with aimusic[ja]
+                _tagger = False
         return _tagger
+
+
+def japanese_reader_available() -> bool:
+    """Whether kanji can be read (fugashi + unidic-lite, the `ja` extra)."""
+    return bool(_japanese_tagger())
 
 
 def _japanese_runs(text: str) -> list[tuple[str, bool]]:
@@ -263,6 +273,10 @@ def to_hiragana_reading(text: str) -> str:
     the spoken long vowel); only the particles は, へ, を take their spoken sound.
     """
     tagger = _japanese_tagger()
+    if not tagger:
+        # without a reader kana stay kana and each kanji stays one syllable (sung in its Chinese
+        # reading: see script_voice)
+        return _katakana_to_hiragana(text)
     with _tagger_lock:
         words = [(w.surface, getattr(w.feature, "kana", None), getattr(w.feature, "pos1", None))
                  for w in tagger(text)]
