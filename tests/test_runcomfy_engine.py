@@ -191,6 +191,23 @@ def test_status_poll_429_and_503_are_retried(cli, rc, tmp_path):
     assert rc.total_submits == 1 and rc.status_calls >= 4
 
 
+def test_connection_reset_after_submit_is_never_retried(cli, rc, tmp_path):
+    rc.submit_failures = [Failure(0)]
+    result = run_model(cli, ACE, tmp_path / "out")
+    assert result.code == 75
+    assert "may have been accepted" in result.error()["message"]
+    assert rc.total_submits == 1 and len([r for r in rc.requests if r["method"] == "POST"]) == 1
+    assert everything_in(tmp_path / "out") == []
+
+
+def test_connection_resets_on_polls_and_result_are_retried(cli, rc, tmp_path):
+    rc.status_failures = [Failure(0), Failure(408, {"error_code": 408001}, {"Retry-After": "0"})]
+    rc.result_failures = [Failure(0)]
+    result = run_model(cli, ACE, tmp_path)
+    assert result.code == 0, result.stderr
+    assert rc.total_submits == 1 and rc.result_calls == 2
+
+
 def test_status_poll_that_keeps_failing_with_500_exits_69(cli, rc, tmp_path):
     rc.status_failures = [Failure(500, {"error_code": 500001, "message": "db down"})]
     result = run_model(cli, ACE, tmp_path / "out")

@@ -58,7 +58,7 @@ class FakeJob:
 
 @dataclass
 class Failure:
-    """An answer to give instead of the normal one."""
+    """An answer to give instead of the normal one (status 0: hang up without answering)."""
 
     status: int
     body: Any = None
@@ -209,6 +209,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _fail(self, failure: Failure) -> None:
+        if failure.status == 0:  # hang up without an answer (a connection reset)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self._send(failure.status, failure.body if failure.body is not None else {"error_code": failure.status * 1000 + 1},
                    failure.headers)
 
@@ -248,7 +252,10 @@ class _Handler(BaseHTTPRequestHandler):
             if model_id not in HOSTED_MODELS:
                 return self._send(404, {"error_code": 404001, "message": f"model {model_id} not found"})
             if fake.submit_failures:
-                return self._fail(fake.submit_failures.pop(0))
+                failure = fake.submit_failures.pop(0)
+                if failure.status == 0:  # the worst case: the job is taken, then the line drops
+                    fake.new_job(model_id, body if isinstance(body, dict) else {})
+                return self._fail(failure)
             if not isinstance(body, dict):
                 return self._send(422, {"error_code": 422001, "detail": [{"loc": ["body"], "msg": "not an object"}]})
             job = fake.new_job(model_id, body)
