@@ -449,6 +449,10 @@ def test_resume_collects_a_finished_prompt(cli, fake, tmp_path):
     assert sidecar["model"] == T2A15 and sidecar["metadata"]["comfyui"]["prompt_id"] == prompt_id
     assert files[0].read_bytes() == audio_files(tmp_path / "a")[0].read_bytes()
     assert cli("comfyui", "resume", "no-such-prompt", "-o", str(tmp_path / "c")).code == 65
+    # the shared `aimusic resume` command reaches the same code with --provider comfyui
+    shared = cli("resume", prompt_id, "--provider", "comfyui", "-o", str(tmp_path / "d"), "--json")
+    assert shared.code == 0, shared.stderr
+    assert len(audio_files(tmp_path / "d")) == 1
 
 
 def test_resume_refuses_prompts_aimusic_did_not_submit(cli, fake, tmp_path):
