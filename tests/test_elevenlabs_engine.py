@@ -159,6 +159,26 @@ def test_accept_suggestion_retries_with_the_suggested_prompt(cli, el, tmp_path):
     assert sidecar["input"]["prompt"] == "a song like Taylor Swift"  # what the user asked for
 
 
+def test_plan_mode_surfaces_and_accepts_a_prompt_suggestion(cli, el, tmp_path):
+    data = dict(INPUT, prompt="a song like Taylor Swift")
+    refused = run_el(cli, tmp_path / "a", "--composition-plan", "auto", data=data)
+    assert refused.code == 65 and SUGGESTED_PROMPT in refused.error()["hint"]
+    assert el.plans == 1 and el.composes == 0
+    accepted = run_el(cli, tmp_path / "b", "--composition-plan", "auto", "--accept-suggestion", data=data)
+    assert accepted.code == 0, accepted.stderr
+    assert el.requests[-2]["body"]["prompt"] == SUGGESTED_PROMPT and el.composes == 1
+
+
+def test_timeout_while_composing_exits_75_and_is_not_retried(cli, el, tmp_path):
+    el.latency = 3.0
+    started = time.monotonic()
+    result = run_el(cli, tmp_path / "out", "--timeout", "1")
+    assert result.code == 75 and "not retried" in result.error()["message"]
+    assert time.monotonic() - started < 2.5
+    assert el.composes == 1
+    assert everything_in(tmp_path / "out") == []
+
+
 def test_bad_composition_plan_suggestion(cli, el, tmp_path):
     plan = {"positive_global_styles": [], "negative_global_styles": [],
             "sections": [{"section_name": "BAD", "positive_local_styles": [], "negative_local_styles": [],

@@ -136,6 +136,10 @@ class _Handler(BaseHTTPRequestHandler):
             fake.plans += 1
             if not isinstance(body.get("prompt"), str):
                 return self._validation("prompt", "Field required")
+            if REAL_ARTIST in body["prompt"].lower():
+                return self._send(400, {"detail": {"status": "bad_prompt",
+                                                   "message": "The prompt references a real artist.",
+                                                   "data": {"prompt_suggestion": SUGGESTED_PROMPT}}})
             return self._send(200, _plan_for(body["prompt"], int(body.get("music_length_ms") or 30000)))
         if parts.path not in ("/v1/music", "/v1/music/stream"):
             return self._send(404, {"detail": "Not Found"})

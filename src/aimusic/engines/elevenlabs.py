@@ -105,7 +105,8 @@ class ElevenLabsClient:
             body["music_length_ms"] = music_length_ms
         if model_id:
             body["model_id"] = model_id
-        call = HttpCall("ElevenLabs", "composition plan", safe=True, key_hint=KEY_HINT)
+        call = HttpCall("ElevenLabs", "composition plan", safe=True, key_hint=KEY_HINT,
+                        refine=lambda r: _suggestion_error(r) if r.status_code == 400 else None)
         response = send(self.http, "POST", f"{self.base}/v1/music/plan", call, self.guard, json=body)
         try:
             plan = response.json()
@@ -232,7 +233,15 @@ class ElevenLabsEngine(Engine):
         try:
             if plan == "auto":  # let ElevenLabs turn the prompt into a plan (free), then render it
                 ctx.progress("plan", 0, 1, "composition plan")
-                plan = client.plan(data["prompt"], data.get("music_length_ms"), model_id)
+                try:
+                    plan = client.plan(data["prompt"], data.get("music_length_ms"), model_id)
+                except Suggestion as refused:
+                    if not (options.get("accept_suggestion") and refused.kind == "bad_prompt"
+                            and isinstance(refused.suggestion, str)):
+                        raise
+                    ctx.notice(f"{refused.message}; planning with its suggestion (--accept-suggestion)")
+                    metadata["prompt_suggestion_accepted"] = refused.suggestion
+                    plan = client.plan(refused.suggestion, data.get("music_length_ms"), model_id)
                 ctx.notice("ElevenLabs made a composition plan (recorded in the sidecar)")
             body = self._body(data, plan, model_id)
             if plan is not None:

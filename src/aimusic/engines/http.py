@@ -281,6 +281,9 @@ class HttpCall:
     safe: bool                       # may be repeated after the server may have seen it
     key_hint: str = ""
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    # a provider-specific reading of an error answer (e.g. ElevenLabs' prompt suggestions);
+    # None falls back to the status-code mapping
+    refine: Callable[[httpx.Response], AimusicError | None] | None = None
 
 
 def send(client: httpx.Client, method: str, url: str, call: HttpCall, guard: CallGuard | None = None,
@@ -316,8 +319,8 @@ def send(client: httpx.Client, method: str, url: str, call: HttpCall, guard: Cal
         else:
             if response.status_code < 300:
                 return response
-            error = error_from_response(response, provider=call.provider, action=call.action,
-                                        key_hint=call.key_hint)
+            error = (call.refine(response) if call.refine else None) or error_from_response(
+                response, provider=call.provider, action=call.action, key_hint=call.key_hint)
             retryable = response.status_code in RETRYABLE_STATUS if call.safe else response.status_code == 429
             if not retryable:
                 raise error
