@@ -103,6 +103,21 @@ def test_catalog_price_is_used_and_cached(cli, rc, tmp_path):
     assert rc.catalog_calls == 1  # the second run read the cache
 
 
+def test_catalog_price_per_request_is_spread_over_the_length(cli, rc, tmp_path):
+    rc.catalog[OUTPAINT] = {"base_price_usd": 0.05, "price_unit": "request"}
+    rc.cost = None
+    result = run_model(cli, OUTPAINT, tmp_path)
+    assert result.code == 0, result.stderr
+    assert result.json()["cost_usd"] == pytest.approx(0.05)
+    assert result.json()["metadata"]["price_unit"] == "request"
+
+
+def test_composition_plan_is_refused_on_runcomfy(cli, rc, tmp_path):
+    result = run_model(cli, ELEVEN, tmp_path, "--composition-plan", "auto")
+    assert result.code == 64 and "--provider elevenlabs" in result.error()["message"]
+    assert rc.total_submits == 0
+
+
 def test_unreachable_catalog_falls_back_to_builtin_table(cli, rc, tmp_path):
     rc.catalog_available = False
     rc.cost = None

@@ -230,6 +230,7 @@ class ElevenLabsEngine(Engine):
         metadata: dict[str, Any] = {"output_format": fmt}
         if model_id:
             metadata["model_id"] = model_id
+        composing = False
         try:
             if plan == "auto":  # let ElevenLabs turn the prompt into a plan (free), then render it
                 ctx.progress("plan", 0, 1, "composition plan")
@@ -247,13 +248,12 @@ class ElevenLabsEngine(Engine):
             if plan is not None:
                 metadata["composition_plan"] = plan
             staged = sink.stage(".wav" if pcm else ".mp3")
+            composing = True
             headers = self._compose(client, body, fmt, staged, ctx, pcm, metadata)
-        except KeyboardInterrupt:
-            ctx.notice("elevenlabs: not_cancellable (the API has no cancel; the song may still be charged)")
+        except (KeyboardInterrupt, Interrupted):
+            if composing:
+                ctx.notice("elevenlabs: not_cancellable (the API has no cancel; the song may still be charged)")
             raise Interrupted("interrupted; no file was written") from None
-        except Interrupted:
-            ctx.notice("elevenlabs: not_cancellable (the API has no cancel; the song may still be charged)")
-            raise
         finally:
             client.close()
         if not pcm:

@@ -25,7 +25,7 @@ from aimusic.engines.base import Engine, EngineResult, RunContext, Take
 from aimusic.engines.http import (AUDIO_EXTS, CallGuard, HostAllowlist, HttpCall, RetryPolicy,
                                   check_body_error, detail_text, download, max_download_bytes, send,
                                   sniff_audio_ext, ssl_context)
-from aimusic.errors import InputError, Interrupted, RetryableError, UpstreamError
+from aimusic.errors import InputError, Interrupted, RetryableError, UpstreamError, UsageError
 
 if TYPE_CHECKING:
     import httpx
@@ -168,6 +168,9 @@ def catalog_price(client: RunComfyClient, model_id: str) -> dict[str, Any] | Non
         info = {}
     except Exception:  # unreachable: the built-in table stands in; ask again next run
         return None
+    for wrapper in ("data", "model"):  # tolerate an enveloped answer (the shape is not pinned down)
+        if "base_price_usd" not in info and isinstance(info.get(wrapper), dict):
+            info = info[wrapper]
     price = info.get("base_price_usd")
     if not isinstance(price, (int, float)) or isinstance(price, bool) or price < 0:
         price = None
@@ -248,6 +251,9 @@ class RunComfyEngine(Engine):
         return {"httpx": httpx.__version__, "api": "runcomfy-model-api-v1"}
 
     def run(self, model: ModelEntry, request: ModelInput, ctx: RunContext, sink: Any) -> EngineResult:
+        if ctx.options.get("composition_plan"):
+            raise UsageError("composition plans are an ElevenLabs feature: use --provider elevenlabs",
+                             field="composition_plan")
         token = require_key("runcomfy")
         payload = request.to_json_dict()
         if "audio" in payload:
