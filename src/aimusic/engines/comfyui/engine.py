@@ -238,9 +238,7 @@ class ComfyUIEngine(Engine):
 
     def run(self, model: Any, request: Any, ctx: RunContext, sink: Any) -> EngineResult:
         prompt_id = ctx.options.get("comfyui_prompt_id")
-        url = self._pick_server(model, ctx)
-        with _inflight_lock:
-            _inflight[url] = _inflight.get(url, 0) + 1
+        url = self._reserve_server(model, ctx)
         try:
             with ComfyClient(url) as client:
                 if prompt_id:
@@ -251,29 +249,38 @@ class ComfyUIEngine(Engine):
                 _inflight[url] -= 1
 
     # ---------------------------------------------------------------------------------------
-    def _pick_server(self, model: Any, ctx: RunContext) -> str:
+    def _reserve_server(self, model: Any, ctx: RunContext) -> str:
+        """The server for this job, already counted as busy with it (released by `run`)."""
         pinned = ctx.options.get("comfyui_url")
-        if pinned:
-            return normalise_url(pinned)
-        servers = configured_servers()
+        servers = [normalise_url(pinned)] if pinned else configured_servers()
         if not servers:
             raise NotConfiguredError(f"no ComfyUI server configured: {NOT_SET}", field="COMFYUI_URL")
+
+        def take(url: str) -> str:
+            _inflight[url] = _inflight.get(url, 0) + 1
+            return url
+
         if len(servers) == 1:
-            return servers[0]
-        # Spread a batch: the least busy server (from this process's view) that has the files.
-        with _inflight_lock:
-            order = sorted(servers, key=lambda u: _inflight.get(u, 0))
+            with _inflight_lock:
+                return take(servers[0])
+        # Spread a batch: the least busy server (in this process) that has the files. The slot is
+        # taken before probing, so jobs starting together do not all pick the same server.
+        tried: set[str] = set()
         last_error: AimusicError | None = None
-        for url in order:
+        while len(tried) < len(servers):
+            with _inflight_lock:
+                url = take(min((u for u in servers if u not in tried), key=lambda u: _inflight.get(u, 0)))
+            tried.add(url)
             files, _, why = probe(url, timeout=5.0, fresh=True)
-            if files is None:
-                last_error = UpstreamError(f"cannot reach the ComfyUI server at {display_url(url)}")
-                continue
             try:
+                if files is None:
+                    raise UpstreamError(f"cannot reach the ComfyUI server at {display_url(url)}")
                 choose_layout(model.extra, files, display_url(url))
                 return url
-            except NotConfiguredError as exc:
+            except AimusicError as exc:
                 last_error = exc
+                with _inflight_lock:
+                    _inflight[url] -= 1
         assert last_error is not None
         raise last_error
 
