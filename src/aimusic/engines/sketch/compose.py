@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -28,6 +28,7 @@ SECTION_ENERGY = {"intro": 0.35, "verse": 0.6, "pre-chorus": 0.72, "chorus": 0.9
 # Register centre (MIDI) of the melody per section kind: choruses sit higher (they "lift").
 MELODY_CENTRE = {"chorus": 74, "drop": 74, "pre-chorus": 71, "solo": 74, "bridge": 69}
 DEFAULT_MELODY_CENTRE = 67
+SUNG_RANGE = (55, 79)   # G3..G5: a guide melody any voice type can transpose into
 
 MAJOR_TONICS = (0, 2, 4, 5, 7, 9, 10)   # C D E F G A Bb: comfortable keys
 MINOR_TONICS = (9, 4, 2, 0, 7, 11, 5)   # A E D C G B F
@@ -125,6 +126,7 @@ class ComposeRequest:
     final_ending: bool = True         # resolve and ring out at the end (False: edits that continue)
     tail_seconds: float | None = None
     form_kind: str | None = None      # one section of this kind for the whole piece (edits)
+    syllabify: Callable[[str], list[str]] | None = None  # lyric line -> sung syllables (the singer's)
 
 
 # ---------------------------------------------------------------- decisions
@@ -313,7 +315,7 @@ def compose(request: ComposeRequest) -> Arrangement:
     beat_s = 60.0 / bpm
     bar_s = BEATS_PER_BAR * beat_s
 
-    lyric_sections = parse_lyrics(request.lyrics) if request.lyrics.strip() else []
+    lyric_sections = parse_lyrics(request.lyrics, request.syllabify) if request.lyrics.strip() else []
     if lyric_sections:
         planned, form_notes = _lyric_form(lyric_sections, total_bars, bpm)
         form_source = "lyrics"
@@ -417,7 +419,7 @@ BASS_STYLES: dict[str, list[tuple[int, int, str]]] = {
     "funk": [(0, 2, "R"), (3, 1, "8"), (6, 2, "R"), (8, 1, "R"), (10, 2, "5"), (11, 1, "8"), (14, 2, "N")],
     "root_fifth": [(0, 4, "R"), (4, 4, "5"), (8, 4, "R"), (12, 4, "5")],
     "chug": [(s, 1, "R") for s in range(16)],
-    "dembow": [(0, 3, "R"), (3, 3, "R"), (6, 2, "R"), (8, 3, "R"), (11, 3, "R"), (14, 2, "5")],
+    "dembow": [(0, 3, "R"), (3, 1, "R"), (4, 3, "R"), (8, 3, "R"), (11, 1, "R"), (12, 4, "5")],
 }
 # Chord rhythms: (step, length in steps).
 HARMONY_RHYTHMS: dict[str, list[tuple[int, int]]] = {
@@ -428,7 +430,7 @@ HARMONY_RHYTHMS: dict[str, list[tuple[int, int]]] = {
     "pad": [(0, 16)],
     "strings": [(0, 16)],
     "strum": [(0, 4), (4, 2), (6, 4), (10, 2), (12, 2), (14, 2)],
-    "offbeat": [(3, 2), (6, 2), (11, 2), (14, 2)],
+    "offbeat": [(2, 2), (6, 2), (10, 2), (14, 2)],
     "arp": [(s, 1) for s in range(16)],
     "fast_arp": [(s, 1) for s in range(16)],
     "ostinato": [(s, 2) for s in range(0, 16, 2)],
@@ -454,6 +456,8 @@ class _Builder:
         self.music_end, self.duration, self.loop, self.ending = music_end, duration, loop, ending
         self.brightness = brightness
         self.melody: list[MelodyNote] = []
+        # spawned from the seed without drawing from `rng`
+        self.sung_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
 
     # -- timing
     def time(self, bar: int, step: float) -> float:
@@ -469,11 +473,12 @@ class _Builder:
                 offset = (swing - 0.5) * 2 * self.step_s
         return bar * self.bar_s + step * self.step_s + offset
 
-    def add(self, part: Part, start: float, length: float, pitch: int, velocity: float) -> None:
+    def add(self, part: Part, start: float, length: float, pitch: int, velocity: float,
+            rng: np.random.Generator | None = None) -> None:
         limit = self.music_end if (self.loop or not self.ending) else self.duration
         if start >= limit - 1e-6 or length <= 0:
             return
-        human = float(self.rng.normal(0, 0.04))
+        human = float((rng or self.rng).normal(0, 0.04))
         part.notes.append(NoteEvent(round(start, 6), round(length, 6), int(pitch),
                                     float(np.clip(velocity + human, 0.05, 1.0))))
 
@@ -715,7 +720,7 @@ class _Builder:
         the same contour on alternate lines so the tune repeats, the last note of a line long
         and on a chord tone; the section's last line lands on the tonic."""
         scale = self._scale()
-        centre = self._centre(section.kind)
+        centre = self._centre(section.kind) - 4      # a voice sits lower than a lead synth
         line_number = sum(1 for m in self.melody if m.line_end)
         contour_a = self.new_motif(section.kind)[1]
         contour_b = [c + (1 if i % 2 else -1) for i, c in enumerate(contour_a)]
@@ -760,9 +765,15 @@ class _Builder:
                 else:
                     pitch = self._pitch(scale, anchor_index, contour[i % len(contour)], chord,
                                         float(step).is_integer() and int(step) % 4 == 0)
+                while pitch > SUNG_RANGE[1]:   # keep the guide melody singable
+                    pitch -= 12
+                while pitch < SUNG_RANGE[0]:
+                    pitch += 12
                 start = start_bar * self.bar_s + step * self.step_s
                 dur = lengths[i] * self.step_s * (0.95 if not last else 0.9)
-                self.add(lead, start, dur, pitch, 0.6 + 0.25 * section.energy)
+                # the sung line's own random stream: the syllable count (which differs between
+                # translations) must not shift the accompaniment's humanisation
+                self.add(lead, start, dur, pitch, 0.6 + 0.25 * section.energy, rng=self.sung_rng)
                 if start < self.music_end:
                     self.melody.append(MelodyNote(round(start, 6), round(dur, 6), int(pitch), syllable, line_index,
                                                   last, last, section.name, False))

@@ -41,32 +41,40 @@ class SketchEngine(Engine):
 
     def run(self, model: Any, request: Any, ctx: RunContext, sink: Any) -> EngineResult:
         if model.task == "generate":
-            return self._generate(request, ctx)
+            return self._generate(request, ctx, sink)
         from aimusic.engines.sketch.edit import run_edit
 
         return run_edit(model.task, request, ctx)
 
-    def _generate(self, request: Any, ctx: RunContext) -> EngineResult:
+    def _generate(self, request: Any, ctx: RunContext, sink: Any = None) -> EngineResult:
         from aimusic.engines.sketch.compose import ComposeRequest, compose
         from aimusic.engines.sketch.render import choose_renderer, render
+        from aimusic.engines.sketch_voice.integrate import attach_vocal, plan_vocal
 
         seed = int(request.seed)
         renderer = choose_renderer(ctx.options.get("renderer") or request.renderer, ctx.options.get("soundfont"))
+        vocal = plan_vocal(request, ctx.options, seed, ctx.notice)   # None: nothing to sing
         ctx.progress("compose", 0, 3, "composing")
         arrangement = compose(ComposeRequest(
             tags=request.tags, lyrics=request.lyrics, duration=float(request.duration), seed=seed,
-            loop=bool(request.loop), bpm=request.bpm, key=check_keyscale(request.keyscale)))
+            loop=bool(request.loop), bpm=request.bpm, key=check_keyscale(request.keyscale),
+            syllabify=vocal.syllabify if vocal else None))
         ctx.check_cancelled()
-        ctx.progress("render", 1, 3, f"rendering with the {renderer} renderer")
-        rendered = render(arrangement, renderer, seed, soundfont_option=ctx.options.get("soundfont"),
-                          extra_buses=ctx.options.get("extra_buses"))
+        ctx.progress("render", 1, 3, f"rendering with the {renderer} renderer"
+                     + (f" and a sung {vocal.voice} vocal" if vocal else ""))
+        extra_buses = list(ctx.options.get("extra_buses") or []) + ([vocal.bus_source] if vocal else [])
+        rendered = render(vocal.accompaniment(arrangement) if vocal else arrangement, renderer, seed,
+                          soundfont_option=ctx.options.get("soundfont"), extra_buses=extra_buses)
         ctx.check_cancelled()
         take = Take(seed=seed, samples=rendered.samples, sample_rate=rendered.sample_rate,
                     metadata={"sketch": arrangement_metadata(arrangement, rendered)})
+        attach_vocal(take, vocal, rendered, ctx.options, sink, ctx.notice)
         if ctx.options.get("midi"):
             from aimusic.engines.sketch.midi import arrangement_to_midi
 
             take.extra_files["mid"] = arrangement_to_midi(arrangement)
+            if vocal is not None:
+                take.extra_files["mid"] = vocal.midi(take.extra_files["mid"])
         ctx.progress("render", 3, 3, "done")
         unused = arrangement.decisions["unused_tags"]
         if unused:

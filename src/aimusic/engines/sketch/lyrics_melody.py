@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
 _MARKER_RE = re.compile(r"^\s*\[([^\]]{1,40})\]\s*$")
 _KIND_ALIASES = {
@@ -38,9 +39,10 @@ def section_kind(label: str) -> str:
     return "verse"
 
 
-def parse_lyrics(lyrics: str) -> list[LyricSection]:
+def parse_lyrics(lyrics: str, syllabify: Callable[[str], list[str]] | None = None) -> list[LyricSection]:
     """Split lyrics into sections at [markers]; lines become syllable lists. Empty or
-    '[inst]'-only lyrics give []: the song is instrumental."""
+    '[inst]'-only lyrics give []: the song is instrumental. `syllabify` replaces the built-in
+    line splitter (the singer's language-aware one, issue 12)."""
     sections: list[LyricSection] = []
     current: LyricSection | None = None
     for raw in lyrics.splitlines():
@@ -56,7 +58,7 @@ def parse_lyrics(lyrics: str) -> list[LyricSection]:
             continue
         if line.startswith("(") and line.endswith(")"):
             continue  # performance directions such as (guitar solo) are not sung
-        syllables = syllabify_line(line)
+        syllables = (syllabify or syllabify_line)(line)
         if not syllables:
             continue
         if current is None:

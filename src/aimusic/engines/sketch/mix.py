@@ -79,7 +79,7 @@ def vinyl_texture(frames: int, sample_rate: int, seed: int) -> np.ndarray:
 
 
 def mix_buses(buses: list[Bus], sample_rate: int, frames: int, *, loop: bool, reverb: float, vinyl: bool,
-              seed: int, fade_seconds: float = 0.0) -> np.ndarray:
+              seed: int, fade_seconds: float = 0.0, finish: bool = True) -> np.ndarray:
     """Sum the buses, add reverb and texture, wrap (loop) or trim, and set the peak ceiling.
 
     Every bus is at least `frames` long; anything past `frames` is a tail. For a loop the
@@ -118,7 +118,8 @@ def mix_buses(buses: list[Bus], sample_rate: int, frames: int, *, loop: bool, re
             out[:, frames - fade:] *= np.linspace(1, 0, fade, dtype=np.float32) ** 2
     if vinyl:
         out += vinyl_texture(frames, sample_rate, seed)
-    return master(out)
+    # finish=False: the pre-master sum, for stems that share one master (sketch_voice.integrate)
+    return master(out) if finish else np.ascontiguousarray(out)
 
 
 def master(samples: np.ndarray) -> np.ndarray:

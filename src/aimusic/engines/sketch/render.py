@@ -33,6 +33,7 @@ class Rendered:
     sample_rate: int
     renderer: str
     details: dict = field(default_factory=dict)
+    stems: dict[str, np.ndarray] | None = None   # {"vocals", "accompaniment"} adding up to samples
 
 
 def choose_renderer(requested: str | None, soundfont_option: str | None = None) -> str:
@@ -83,8 +84,14 @@ def render(arrangement: Arrangement, renderer: str, seed: int, *, soundfont_opti
     for source in extra_buses or []:
         buses.extend(source(arrangement, rate, frames + int(TAIL_SECONDS * rate)))
     tail = max(arrangement.duration - arrangement.music_end, 0.0)
-    samples = mix_buses(buses, rate, frames, loop=arrangement.loop, reverb=arrangement.reverb,
-                        vinyl=arrangement.vinyl, seed=seed,
-                        fade_seconds=0.0 if arrangement.loop else min(0.6, max(tail * 0.5, 0.02)))
+    mix_options = dict(loop=arrangement.loop, reverb=arrangement.reverb, vinyl=arrangement.vinyl, seed=seed,
+                       fade_seconds=0.0 if arrangement.loop else min(0.6, max(tail * 0.5, 0.02)))
+    stems = None
+    if any(b.name == "vocal" for b in buses):   # a sung vocal (issue 12): mixed with linked stems
+        from aimusic.engines.sketch_voice.integrate import split_mix
+
+        samples, stems = split_mix(buses, rate, frames, **mix_options)
+    else:
+        samples = mix_buses(buses, rate, frames, **mix_options)
     details["buses"] = [b.name for b in buses]
-    return Rendered(samples, rate, renderer, details)
+    return Rendered(samples, rate, renderer, details, stems)

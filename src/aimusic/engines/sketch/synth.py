@@ -60,9 +60,9 @@ VOICES: dict[str, Voice] = {
     "clav": Voice(*_saw(12, 4.0, 1.5, 0.9), attack=0.001, release=0.04, gain=0.55, max_ring=1.0),
     "acoustic_guitar": Voice(*_saw(10, 1.2, 0.9, 1.2), attack=0.002, release=0.15, noise=0.04, gain=0.85),
     "clean_guitar": Voice(*_saw(8, 1.0, 0.8, 1.3), attack=0.002, release=0.12, gain=0.8),
-    "overdrive_guitar": Voice(*_saw(10, 0.3, 0.2, 1.0), attack=0.004, release=0.08, detune=8, drive=3.0, gain=0.45),
+    "overdrive_guitar": Voice(*_saw(10, 0.3, 0.2, 1.0), attack=0.004, release=0.08, detune=8, drive=3.0, gain=0.35),
     "distortion_guitar": Voice(*_saw(10, 0.2, 0.15, 0.9), attack=0.003, release=0.06, detune=12, drive=7.0,
-                               gain=0.4),
+                               gain=0.28),
     "synth_bass": Voice(*_saw(10, 0.5, 2.5, 1.0), attack=0.003, release=0.05, gain=0.8),
     "finger_bass": Voice((1, 2, 3, 4, 5), (1, 0.5, 0.25, 0.12, 0.06), (0.6, 1.5, 2.5, 3.5, 4.5),
                          attack=0.004, release=0.06, noise=0.02, gain=1.0),
@@ -102,7 +102,7 @@ VOICES["guitar"] = VOICES["clean_guitar"]
 VOICES["bass"] = VOICES["finger_bass"]
 
 # Which voice plays through the soft low-pass "tone" of each role (relative mix levels).
-ROLE_GAIN = {"drums": 0.85, "bass": 0.75, "chords": 0.42, "pad": 0.3, "arp": 0.22, "lead": 0.42}
+ROLE_GAIN = {"drums": 1.0, "bass": 0.75, "chords": 0.4, "pad": 0.3, "arp": 0.22, "lead": 0.36}
 ROLE_REVERB = {"drums": 0.08, "bass": 0.0, "chords": 0.25, "pad": 0.45, "arp": 0.4, "lead": 0.3}
 
 
