@@ -23,6 +23,7 @@ SECTION_BLOCK_S = 0.5        # features are averaged into half-second blocks bef
 SECTION_KERNEL_BLOCKS = 8    # checkerboard half-width: 4 s of context each side of a boundary
 SECTION_MIN_NOVELTY = 0.3    # novelty (0..1) a change must reach: steady music stays under ~0.2
 SECTION_MIN_GAP_S = 4.0
+MIN_MUSICAL_FRAMES = 4096    # at the analysis rate: one chroma window
 
 
 def _mono_for_analysis(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
@@ -118,7 +119,9 @@ def analyze(samples: np.ndarray, sample_rate: int) -> dict:
     lra = loudness.loudness_range(samples, sample_rate, power=power)
     tp = peak.true_peak(samples, sample_rate)
     mono, rate = _mono_for_analysis(samples, sample_rate)
-    grid = beat_grid(samples, sample_rate) if np.any(mono) else {"tempo": None, "beats": np.zeros(0)}
+    # musical features need some signal: under ~0.2 s (or digital silence) there is none to read
+    musical = bool(np.any(mono)) and mono.shape[0] >= MIN_MUSICAL_FRAMES
+    grid = beat_grid(samples, sample_rate) if musical else {"tempo": None, "beats": np.zeros(0)}
     try:
         seam = seam_score(samples, sample_rate)
     except Exception:  # too short to judge
@@ -137,10 +140,10 @@ def analyze(samples: np.ndarray, sample_rate: int) -> dict:
         "tempo_bpm": _round(grid["tempo"]) if len(grid["beats"]) >= 4 else None,
         "beat_count": int(len(grid["beats"])),
         "beats_s": [round(float(b) / sample_rate, 3) for b in grid["beats"]],
-        "key": estimate_key(mono, rate),
-        "dominant_pitch": dominant_pitch(mono, rate),
+        "key": estimate_key(mono, rate) if musical else None,
+        "dominant_pitch": dominant_pitch(mono, rate) if musical else None,
         "silent_regions": [list(r) for r in fades.silent_regions(samples, sample_rate)],
-        "sections_s": section_boundaries(mono, rate) if np.any(mono) else [],
+        "sections_s": section_boundaries(mono, rate) if musical else [],
         "loop_seam": seam,
         "loopability": None if seam is None else round(1.0 / (1.0 + seam["score"]), 3),
     }

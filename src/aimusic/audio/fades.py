@@ -34,7 +34,10 @@ def fade_curve(frames: int, shape: str = "sine", *, rising: bool = True) -> np.n
         gain = 0.5 + 0.5 * np.cos(np.pi * remaining)
     else:  # exp: a straight line in dB down to -60 dB, pulled to exactly 0 at the far end
         gain = 10 ** (-EXP_RANGE_DB * remaining / 20.0) * (1.0 - remaining)
-    return gain.astype(np.float32)
+    gain = np.clip(gain, 0.0, 1.0).astype(np.float32)
+    gain[0 if rising else -1] = 0.0  # exact silence at the silent end (cos(pi/2) is 6e-17)
+    gain[-1 if rising else 0] = 1.0
+    return gain
 
 
 def fade_in(samples: np.ndarray, sample_rate: int, seconds: float, shape: str = DEFAULT_FADE_IN) -> np.ndarray:
