@@ -326,3 +326,58 @@ def resume(request_id: str, output_dir: str | Path = ".", *, model_id: str | Non
         seeds=[t.seed for t in outcome.takes], cost_usd=outcome.cost_usd, timings=timings, input={},
         extra_files=[{k: str(v) for k, v in c.extras.items()} for c in committed],
         metadata=outcome.metadata)
+
+
+@dataclass
+class PlanRunResult:
+    """What `generate`/`edit` produce: the plan and every file its steps wrote."""
+
+    plan: dict[str, Any]
+    results: list[RunResult]
+
+    @property
+    def files(self) -> list[str]:
+        return [f for r in self.results for f in r.files]
+
+    def to_dict(self) -> dict[str, Any]:
+        costs = [r.cost_usd for r in self.results if r.cost_usd is not None]
+        return {
+            "files": self.files,
+            "sidecars": [s for r in self.results for s in r.sidecars],
+            "seeds": [s for r in self.results for s in r.seeds],
+            "cost_usd": round(sum(costs), 6) if costs else (0.0 if self.results else None),
+            "model": self.plan["model"], "provider": self.plan["provider"], "task": self.plan["task"],
+            "plan": self.plan,
+        }
+
+
+def plan(request: str, audio: str | None = None, lyrics: str | None = None, provider: str = "auto",
+         budget_usd: float | None = None, overrides: dict[str, Any] | None = None,
+         video: str | None = None) -> dict[str, Any]:
+    """Route a request in plain words: the same object as `aimusic plan --json`. Runs nothing."""
+    from aimusic.plan import make_plan
+
+    return make_plan(request, audio=audio, lyrics=lyrics, provider=provider, budget_usd=budget_usd,
+                     overrides=overrides, video=video).to_dict()
+
+
+def generate(request: str, output_dir: str | Path = ".", *, provider: str = "auto",
+             overrides: dict[str, Any] | None = None, lyrics: str | None = None,
+             budget_usd: float | None = None, video: str | None = None, audio: str | None = None,
+             format: str | None = None, finish: str | None = None,
+             progress: Callable[..., None] | None = None, cancel_event: threading.Event | None = None,
+             log: Callable[[str], None] | None = None) -> PlanRunResult:
+    """Plan a request in plain words and run every step of the plan."""
+    from aimusic.plan import make_plan
+    from aimusic.plan.runner import run_plan
+
+    the_plan = make_plan(request, audio=audio, lyrics=lyrics, provider=provider, budget_usd=budget_usd,
+                         overrides=overrides, video=video)
+    results = run_plan(the_plan, output_dir, format=format, finish=finish, progress=progress, log=log,
+                       cancel_event=cancel_event)
+    return PlanRunResult(plan=the_plan.to_dict(), results=results)
+
+
+def edit(audio: str, request: str, output_dir: str | Path = ".", **kwargs: Any) -> PlanRunResult:
+    """Plan an edit of `audio` (inpaint, outpaint, remix) in plain words and run it."""
+    return generate(request, output_dir, audio=audio, **kwargs)

@@ -10,6 +10,7 @@ writes only the finished track, atomically, with a sidecar listing every call.
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,13 +18,13 @@ from aimusic.plan import Plan, Step
 
 
 def run_plan(plan: Plan, output_dir: str | Path, *, format: str | None = None, finish: str | None = None,
-             progress: Callable[..., None] | None = None, log: Callable[[str], None] | None = None
-             ) -> list[Any]:
+             progress: Callable[..., None] | None = None, log: Callable[[str], None] | None = None,
+             cancel_event: threading.Event | None = None) -> list[Any]:
     from aimusic import api
 
     chained = any(step.join for step in plan.steps)
     if chained:
-        return [_run_chain(plan, Path(output_dir), format, finish, progress, log)]
+        return [_run_chain(plan, Path(output_dir), format, finish, progress, log, cancel_event)]
     results = []
     for step in plan.steps:
         takes = step.variations or [None] * step.count
@@ -34,12 +35,13 @@ def run_plan(plan: Plan, output_dir: str | Path, *, format: str | None = None, f
             if log is not None and len(takes) > 1:
                 log(f"take {index + 1}/{len(takes)} of step {step.index}")
             results.append(api.run(step.model, data, output_dir, provider=step.provider, format=format,
-                                   finish=finish, progress=progress, log=log))
+                                   finish=finish, progress=progress, log=log, cancel_event=cancel_event))
     return results
 
 
 def _run_chain(plan: Plan, output_dir: Path, fmt: str | None, finish: str | None,
-               progress: Callable[..., None] | None, log: Callable[[str], None] | None) -> Any:
+               progress: Callable[..., None] | None, log: Callable[[str], None] | None,
+               cancel_event: threading.Event | None = None) -> Any:
     import time
 
     import numpy as np
@@ -68,7 +70,7 @@ def _run_chain(plan: Plan, output_dir: Path, fmt: str | None, finish: str | None
             if log is not None:
                 log(f"chain step {step.index}/{len(plan.steps)}: {step.task} on {step.model}")
             result = api.run(step.model, data, work / f"step-{step.index}", provider=step.provider,
-                             progress=progress, log=log)
+                             progress=progress, log=log, cancel_event=cancel_event)
             total_cost += result.cost_usd or 0.0
             calls.append({"step": step.index, "model": result.model, "provider": result.provider,
                           "input": result.input, "seed": result.seeds[0] if result.seeds else None,
