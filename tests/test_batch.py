@@ -322,3 +322,22 @@ def test_kill_between_render_and_move_is_recovered_without_rendering_again(tone,
     report = run_batch(items, BatchOptions(out_dir=out, concurrency=1))
     assert report.done == 2 and report.adopted >= 1 and len(runs) == 2 - report.adopted
     assert len(audio_files(out)) == 2 and not any((out / ".aimusic" / "work").iterdir())
+
+
+def test_finish_preset_gives_the_library_one_loudness(tone, tmp_path, cli):
+    batch = write(tmp_path / "b.yaml", f"""
+defaults: {{model: {TONE}, duration: 2}}
+items:
+  - {{tags: low, input: {{frequency: 110}}}}
+  - {{tags: mid, input: {{frequency: 440}}}}
+  - {{tags: high, input: {{frequency: 3000}}}}
+""")
+    raw = cli("batch", batch, "-o", tmp_path / "raw", "--yes")
+    finished = cli("batch", batch, "-o", tmp_path / "finished", "--yes", "--finish", "streaming")
+    assert raw.code == 0 and finished.code == 0, finished.stderr
+    raw_lufs = [float(r["loudness_lufs"]) for r in index_of(tmp_path / "raw")]
+    lufs = [float(r["loudness_lufs"]) for r in index_of(tmp_path / "finished")]
+    assert max(raw_lufs) - min(raw_lufs) > 2                          # the tones differ in loudness
+    assert max(lufs) - min(lufs) < 0.5 and all(abs(v + 14) < 1.0 for v in lufs)
+    sidecar = json.loads(next((tmp_path / "finished").glob("low*.json")).read_text())
+    assert sidecar["finish"]

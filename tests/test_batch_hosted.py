@@ -215,3 +215,27 @@ def test_adaptive_limit_halves_on_429_and_grows_back():
     assert 8 <= limit.limit <= 16
     limit.pause_until = time.monotonic() + 60
     assert not limit.can_start()
+
+
+def test_a_request_left_by_a_killed_run_is_followed_and_finished_like_the_rest(runcomfy, tmp_path):
+    from aimusic.jobs import BatchOptions, load_batch, run_batch
+    from aimusic.jobs.library import work_dir
+    from aimusic.jobs.manifest import Manifest
+
+    batch = tmp_path / "b.yaml"
+    batch.write_text(f"items:\n  - {{model: {ACE}, provider: runcomfy, tags: x, duration: 5, count: 2}}\n")
+    items = load_batch(batch)
+    out = tmp_path / "out"
+    job = runcomfy.new_job(ACE, dict(items[0].input))       # submitted by a run that then died
+    manifest = Manifest(out / ".aimusic" / "manifest.sqlite")
+    manifest.add_items(items)
+    manifest.set_remote_id(items[0].key, "runcomfy", job.request_id)
+    manifest.close()
+    work_dir(out, items[0].key).mkdir(parents=True)
+    before = runcomfy.total_submits
+    report = run_batch(items, BatchOptions(out_dir=out, finish="streaming", options={"poll_interval": 0.02}))
+    assert report.done == 2 and report.resumed == 1 and runcomfy.total_submits - before == 1
+    rows = index_rows(out)
+    assert all(abs(float(r["loudness_lufs"]) + 14) < 1.0 for r in rows)
+    sidecar = json.loads((out / f"{items[0].stem}.json").read_text())
+    assert sidecar["resumed"] and sidecar["finish"] and sidecar["input"] == items[0].input

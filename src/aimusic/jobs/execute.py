@@ -115,8 +115,11 @@ def _run(job: dict[str, Any], out: Path, on_remote_id: Callable[[str], None],
     remote_id = job.get("remote_id")
     if remote_id:
         # a hosted request submitted by an earlier run: follow it, never submit again
-        return api.resume(remote_id, out, model_id=job["model"], provider=job["provider"], options=options,
-                          log=log, cancel_event=cancel_event)
+        result = api.resume(remote_id, out, model_id=job["model"], provider=job["provider"], options=options,
+                            log=log, cancel_event=cancel_event)
+        if job.get("finish") and job["finish"] != "none":
+            _finish_in_place(result, job["finish"])
+        return result
     options["on_remote_id"] = on_remote_id
     return api.run(job["model"], job["input"], out, provider=job["provider"], format=job.get("format"),
                    finish=job.get("finish"), options=options, log=log, cancel_event=cancel_event)
@@ -139,3 +142,23 @@ def _describe(result: Any, out: Path, job: dict[str, Any]) -> dict[str, Any]:
             "names": names, "cost_usd": result.cost_usd, "provider": result.provider, "model": result.model,
             "remote_id": (result.metadata or {}).get("request_id"),
             "resumed": bool(job.get("remote_id")), "timings": result.timings}
+
+
+def _finish_in_place(result: Any, preset: str) -> None:
+    """`api.resume` writes what the provider made; a batch with --finish finishes it here, so a
+    resumed item sounds like every other item of the library."""
+    from aimusic.audio.finish import apply_preset
+    from aimusic.audio.io import read_audio, write_audio
+    from aimusic.output import write_file_atomic
+
+    for index, audio in enumerate(result.files):
+        samples, rate = read_audio(audio)
+        samples, report = apply_preset(samples, rate, preset)
+        staged = Path(audio).with_name(f".{Path(audio).name}.finishing{Path(audio).suffix}")
+        write_audio(staged, samples, rate)
+        os.replace(staged, audio)
+        if index < len(result.sidecars):
+            sidecar = Path(result.sidecars[index])
+            data = json.loads(sidecar.read_text(encoding="utf-8"))
+            data["finish"] = report
+            write_file_atomic(sidecar, json.dumps(data, indent=2, ensure_ascii=False, default=str).encode())
