@@ -484,3 +484,26 @@ def test_bad_url_is_a_configuration_error(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("COMFYUI_URL", "ftp://example.com")
     result = cli("run", T2A15, "--input", json.dumps(QUICK), "-o", str(tmp_path / "o"))
     assert result.code == 78 and "COMFYUI_URL" in result.stderr
+
+
+def test_workflow_falls_back_to_template_names_when_the_server_is_down(cli, monkeypatch):
+    monkeypatch.setenv("COMFYUI_URL", "http://127.0.0.1:9")
+    result = cli("comfyui", "workflow", T2A15, "--input", json.dumps(QUICK))
+    assert result.code == 0 and "template" in result.stderr
+    assert only(json.loads(result.stdout), "CheckpointLoaderSimple")["ckpt_name"] == "ace_step_1.5_turbo_aio.safetensors"
+
+
+def test_a_language_the_server_lacks_is_sent_as_unknown():
+    from aimusic.spec import validate
+
+    model = get_model(T2A15)
+    request = validate(model.input_model, {**QUICK, "lyrics": "你好", "vocal_language": "zh"})
+    notices: list[str] = []
+    resolved = comfy_engine.graph_request(model, request, default_layout(model.extra), languages=["en", "unknown"],
+                                          notice=notices.append)
+    assert resolved.language == "unknown" and "'zh'" in notices[0]
+
+
+def test_the_command_group_is_listed(cli):
+    assert "comfyui" in cli("--help").stdout
+    assert {"workflow", "connect", "status", "resume"} <= set(cli("comfyui", "--help").stdout.split())
