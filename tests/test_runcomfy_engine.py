@@ -91,6 +91,24 @@ def test_several_outputs_in_lists_are_all_downloaded(cli, rc, tmp_path, shape):
         assert json.loads(Path(sidecar).read_text())["cost_usd"] == pytest.approx(0.0123 / 2)
 
 
+def test_output_in_another_container_is_decoded_to_wav(cli, rc, tmp_path):
+    rc.file_format = "m4a"
+    result = run_model(cli, ACE, tmp_path)
+    assert result.code == 0, result.stderr
+    path = result.json()["files"][0]
+    assert path.endswith(".wav")
+    audio, rate = sf.read(path)
+    assert rate == 44100 and audio.shape[0] >= 44100 and abs(audio).max() > 0.1
+
+
+def test_output_that_is_not_audio_exits_69(cli, rc, tmp_path):
+    rc.file_format = "html"
+    rc.file_body = b"<html><body>Access denied</body></html>"
+    result = run_model(cli, ACE, tmp_path / "out")
+    assert result.code == 69 and "not audio" in result.error()["message"]
+    assert everything_in(tmp_path / "out") == []
+
+
 def test_catalog_price_is_used_and_cached(cli, rc, tmp_path):
     rc.catalog[ACE] = {"base_price_usd": 0.0005, "price_unit": "second"}
     rc.cost = None  # no cost in the result: the catalog price makes the estimate
@@ -194,7 +212,7 @@ def test_submit_that_times_out_is_never_retried(cli, rc, tmp_path, monkeypatch):
     assert result.code == 75
     assert "may have been accepted" in result.error()["message"]
     time.sleep(0.7)
-    assert rc.total_submits == 1  # one charge at most
+    assert rc.total_submits == 1 and rc.duplicate_submits() == 0  # one charge at most
     assert everything_in(tmp_path / "out") == []
 
 

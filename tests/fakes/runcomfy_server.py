@@ -32,7 +32,7 @@ HOSTED_MODELS = ("acestep-ai/ace-step/text-to-audio", "acestep-ai/ace-step-1.5/t
 
 @lru_cache(maxsize=16)
 def encoded_audio(fmt: str = "mp3", seconds: float = 1.0, sample_rate: int = 44100, channels: int = 2) -> bytes:
-    """Real, playable audio bytes (a soft chord) in `fmt`: mp3, wav, flac, ogg, or pcm (raw s16le)."""
+    """Real, playable audio bytes (a soft chord) in `fmt`: mp3, wav, flac, ogg, m4a, or pcm (raw s16le)."""
     import soundfile as sf
 
     t = np.arange(int(seconds * sample_rate)) / sample_rate
@@ -40,6 +40,18 @@ def encoded_audio(fmt: str = "mp3", seconds: float = 1.0, sample_rate: int = 441
     data = np.stack([tone] * channels, axis=1).astype(np.float32)
     if fmt == "pcm":
         return (data * 32767).astype("<i2").tobytes()
+    if fmt == "m4a":  # AAC in MP4, which soundfile cannot write: PyAV
+        import av
+
+        buf = io.BytesIO()
+        with av.open(buf, "w", format="ipod") as out:
+            stream = out.add_stream("aac", rate=sample_rate)
+            stream.layout = "stereo" if channels == 2 else "mono"
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data.T), format="fltp", layout=stream.layout)
+            frame.sample_rate = sample_rate
+            for packet in list(stream.encode(frame)) + list(stream.encode(None)):
+                out.mux(packet)
+        return buf.getvalue()
     buf = io.BytesIO()
     sf.write(buf, data, sample_rate, format=fmt.upper())
     return buf.getvalue()
@@ -85,13 +97,15 @@ class RunComfyServer:
         self.download_breaks = 0                  # next N downloads stop halfway
         self.download_failures: list[Failure] = []
         self.file_bytes_override: int | None = None   # serve this many junk bytes instead of audio
+        self.file_body: bytes | None = None        # serve exactly these bytes
         self.file_no_content_length = False
         self.redirect_files_to: str | None = None  # base URL the file route redirects to
         self.output_url_base: str | None = None    # put a foreign host into output URLs
         self.catalog: dict[str, dict[str, Any]] = {}
         self.catalog_available = True
         # counters
-        self.submits: Counter[str] = Counter()
+        self.submits: Counter[str] = Counter()            # per model id
+        self.submits_by_input: Counter[str] = Counter()   # per canonical input JSON: duplicates show up
         self.status_calls = 0
         self.result_calls = 0
         self.cancels: list[str] = []
@@ -140,6 +154,10 @@ class RunComfyServer:
     def total_submits(self) -> int:
         return sum(self.submits.values())
 
+    def duplicate_submits(self) -> int:
+        """How many submits repeated an input already submitted (a second charge for one request)."""
+        return sum(count - 1 for count in self.submits_by_input.values() if count > 1)
+
     # -- behaviour -------------------------------------------------------------------------
     def new_job(self, model_id: str, payload: dict[str, Any]) -> FakeJob:
         with self._lock:
@@ -147,6 +165,7 @@ class RunComfyServer:
             job = FakeJob(request_id, model_id, payload, self.polls_before_done)
             self.jobs[request_id] = job
             self.submits[model_id] += 1
+            self.submits_by_input[json.dumps([model_id, payload], sort_keys=True)] += 1
         return job
 
     def advance(self, job: FakeJob) -> str:
@@ -183,6 +202,13 @@ def _json_bytes(body: Any) -> bytes:
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # the default 5 drops SYNs under a concurrent batch (1 s retransmits)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return  # a client that hung up (cancel, timeout) is part of the tests, not a fault
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -355,7 +381,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        if fake.file_bytes_override is not None:
+        if fake.file_body is not None:
+            data = fake.file_body
+        elif fake.file_bytes_override is not None:
             data = b"\xff\xfb\x90\x64" + b"\0" * max(fake.file_bytes_override - 4, 0)
         else:
             data = encoded_audio(fake.audio_format(job))

@@ -356,14 +356,16 @@ class RunComfyEngine(Engine):
             staged = sink.stage("")
             got = download(client.files, url, staged, client.allowlist, provider="RunComfy",
                            max_bytes=limit, guard=client.guard)
+            take = Take(seed=seed if isinstance(seed, int) and seed >= 0 else None,
+                        metadata={"request_id": request_id, "remote_file": got.name,
+                                  "source_url": got.url, "bytes": got.size})
             ext = sniff_audio_ext(staged.path, got.name, got.content_type)
-            if ext not in AUDIO_EXTS:
-                raise UpstreamError(f"runcomfy output {got.name} is not an audio file aimusic can "
-                                    "keep (mp3, wav, flac, ogg)")
-            staged.suffix = "." + ext
-            takes.append(Take(seed=seed if isinstance(seed, int) and seed >= 0 else None, staged=staged,
-                              metadata={"request_id": request_id, "remote_file": got.name,
-                                        "source_url": got.url, "bytes": got.size}))
+            if ext in AUDIO_EXTS:
+                staged.suffix = "." + ext
+                take.staged = staged
+            else:  # another container (m4a, ...): decode it, and the core writes WAV
+                take.samples, take.sample_rate = _decode(staged, got.name)
+            takes.append(take)
         ctx.progress("download", len(urls), len(urls), "done")
         cost = parse_cost(result)
         metadata = {"request_id": request_id, "remote_status": state, "polls": polls,
@@ -394,6 +396,16 @@ def poll_interval(options: dict[str, Any]) -> float:
     if not 0.01 <= seconds <= 600:
         raise InputError("poll interval must be between 0.01 and 600 seconds", field="poll_interval")
     return seconds
+
+
+def _decode(staged: Any, name: str) -> tuple[Any, int]:
+    from aimusic.audio.io import read_audio
+    from aimusic.errors import InputError as NotAudio, InputFileError
+
+    try:
+        return read_audio(staged.path)
+    except (NotAudio, InputFileError):
+        raise UpstreamError(f"runcomfy output {name} is not audio aimusic can read") from None
 
 
 def _guard(ctx: RunContext) -> CallGuard:
