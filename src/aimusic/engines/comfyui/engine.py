@@ -293,16 +293,21 @@ class ComfyUIEngine(Engine):
         check_model_files(client, graph)
         ctx.check_cancelled()
         client_id, prompt_id = new_ids()
-        with client.websocket(client_id) as ws:
-            t = time.perf_counter()
-            try:
-                client.submit(graph, client_id, prompt_id,
-                              extra_data={"aimusic": {"model": model.id, "input": request.to_json_dict()}})
-            except KeyboardInterrupt:
-                _cancel_quietly(client, prompt_id)
-                raise Interrupted("interrupted; the ComfyUI prompt was withdrawn and no file was written") from None
-            timings["submit_s"] = time.perf_counter() - t
-            entry = follow(client, ws, prompt_id, ctx, timings)
+        _register(client.base_url, prompt_id, ctx.cancel_event)
+        try:
+            with client.websocket(client_id) as ws:
+                t = time.perf_counter()
+                try:
+                    client.submit(graph, client_id, prompt_id,
+                                  extra_data={"aimusic": {"model": model.id, "input": request.to_json_dict()}})
+                except KeyboardInterrupt:
+                    _cancel_quietly(client, prompt_id)
+                    raise Interrupted("interrupted; the ComfyUI prompt was withdrawn and no file was written"
+                                      ) from None
+                timings["submit_s"] = time.perf_counter() - t
+                entry = follow(client, ws, prompt_id, ctx, timings)
+        finally:
+            _unregister(client.base_url, prompt_id)
         return self._outputs(client, model, request, ctx, sink, prompt_id, entry, graph, version, timings,
                              layout=layout.kind)
 
@@ -399,8 +404,33 @@ def check_model_files(client: ComfyClient, graph: dict[str, Any]) -> None:
         raise NotConfiguredError(f"the ComfyUI server at {client.where} lacks {names}", field="model")
 
 
+# Prompts this process has on each server, with the cancel event of their job: when a batch is
+# cancelled, whichever job notices first deletes every pending sibling before the running one
+# is interrupted, so the server does not start the next one in between.
+_ours: dict[str, dict[str, threading.Event]] = {}
+
+
+def _register(url: str, prompt_id: str, cancel_event: threading.Event) -> None:
+    with _inflight_lock:
+        _ours.setdefault(url, {})[prompt_id] = cancel_event
+
+
+def _unregister(url: str, prompt_id: str) -> None:
+    with _inflight_lock:
+        _ours.get(url, {}).pop(prompt_id, None)
+
+
 def _cancel_quietly(client: ComfyClient, prompt_id: str) -> None:
     try:
+        with _inflight_lock:
+            mine = _ours.get(client.base_url, {})
+            event = mine.get(prompt_id)
+            siblings = [pid for pid, ev in mine.items() if ev is event and pid != prompt_id] if event else []
+        if siblings:
+            pending = set(client.queue()["queue_pending"])
+            for sibling in siblings:
+                if sibling in pending:
+                    client.delete_pending(sibling)
         client.cancel(prompt_id)
     except AimusicError:
         pass
