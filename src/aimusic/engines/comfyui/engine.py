@@ -288,9 +288,9 @@ class ComfyUIEngine(Engine):
                             sink: Any) -> EngineResult:
         timings: dict[str, float] = {}
         version = client.version()
-        graph, layout = graph_for_server(client, model, request, notice=ctx.notice, progress=ctx.progress,
-                                         check_cancelled=ctx.check_cancelled, timings=timings)
-        check_model_files(client, graph)
+        graph, layout, specs = graph_for_server(client, model, request, notice=ctx.notice, progress=ctx.progress,
+                                                check_cancelled=ctx.check_cancelled, timings=timings)
+        check_model_files(client, graph, specs)
         ctx.check_cancelled()
         client_id, prompt_id = new_ids()
         _register(client.base_url, prompt_id, ctx.cancel_event)
@@ -349,7 +349,7 @@ class ComfyUIEngine(Engine):
 def graph_for_server(client: ComfyClient, model: Any, request: Any, *,
                      notice: Callable[[str], None] | None = None, progress: Callable[..., None] | None = None,
                      check_cancelled: Callable[[], None] | None = None,
-                     timings: dict[str, float] | None = None) -> tuple[dict[str, Any], Layout]:
+                     timings: dict[str, float] | None = None) -> tuple[dict[str, Any], Layout, dict[str, Any]]:
     """The graph for one server: its model files pick the layout, its language list bounds the
     1.5 language, and the source audio of audio-to-audio is uploaded to it."""
     import tempfile
@@ -376,7 +376,7 @@ def graph_for_server(client: ComfyClient, model: Any, request: Any, *,
         timings["upload_s"] = time.perf_counter() - t
     graph = build_graph(graph_request(model, request, layout, audio_name=audio_name, seconds=seconds,
                                       languages=languages, notice=notice))
-    return graph, layout
+    return graph, layout, specs
 
 
 def server_graph(url: str, model: Any, request: Any, *, notice: Callable[[str], None] | None = None
@@ -393,11 +393,14 @@ def server_graph(url: str, model: Any, request: Any, *, notice: Callable[[str], 
         return offline_graph(model, request, notice=notice)
 
 
-def check_model_files(client: ComfyClient, graph: dict[str, Any]) -> None:
-    """78 naming every model file the graph loads that the server does not list."""
+def check_model_files(client: ComfyClient, graph: dict[str, Any], specs: dict[str, Any] | None = None) -> None:
+    """78 naming every model file the graph loads that the server does not list (`specs`: the
+    loader nodes' /object_info, if just fetched)."""
     needed = graph_model_files(graph)
     node_types = sorted({graph[node_id]["class_type"] for node_id, _, _ in needed})
-    files = files_from_object_info(client.node_specs(node_types))
+    if specs is None or not all(t in specs for t in node_types):
+        specs = client.node_specs(node_types)
+    files = files_from_object_info(specs)
     missing = [(folder, name) for _, folder, name in needed if name not in files.get(folder, [])]
     if missing:
         names = ", ".join(f"{name} (put it in ComfyUI's models/{folder}/)" for folder, name in missing)
