@@ -10,7 +10,6 @@ read as one loop than as decorator configuration.
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import json
 import os
 import random
@@ -61,15 +60,6 @@ def ssl_context() -> Any:
 
 
 # --- allowlist -----------------------------------------------------------------------------
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
 
 @dataclass(frozen=True)
 class HostAllowlist:
@@ -260,7 +250,7 @@ class CallGuard:
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
-    def sleep(self, seconds: float, event: Any = None) -> None:
+    def sleep(self, seconds: float) -> None:
         """Sleep, waking early for cancellation; raise Interrupted if cancelled."""
         end = time.monotonic() + max(0.0, seconds)
         while True:

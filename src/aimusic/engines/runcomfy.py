@@ -315,6 +315,7 @@ class RunComfyEngine(Engine):
         interval = poll_interval(ctx.options)
         status = ""
         polls = 0
+        unknown_seen: set[str] = set()
         while True:
             info = client.status(request_id)
             polls += 1
@@ -326,6 +327,10 @@ class RunComfyEngine(Engine):
                                     f"{self._failure_detail(client, request_id)}")
             if status in CANCELLED:
                 raise UpstreamError(f"runcomfy request {request_id} was cancelled on the server")
+            if status not in PENDING and status not in unknown_seen:  # say so once, keep waiting
+                unknown_seen.add(status)
+                ctx.notice(f"runcomfy request {request_id}: unexpected status {status or '(none)'!r}; "
+                           "still waiting")
             position = info.get("queue_position")
             message = f"queue position {position}" if position not in (None, "") else status
             ctx.progress("remote", polls, None, message)
