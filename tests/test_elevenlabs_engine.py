@@ -312,3 +312,22 @@ def test_unreachable_base_url_is_75(cli, monkeypatch, tmp_path):
     result = run_el(cli, tmp_path / "out")
     assert result.code == 75 and "cannot reach ElevenLabs" in result.error()["message"]
     assert everything_in(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize("provider", ["elevenlabs", "runcomfy"])
+def test_acceptance_command_writes_a_playable_file_and_a_sidecar(el, tmp_path, cli_subprocess, provider):
+    """The issue's acceptance command, as a user types it, against each loopback stand-in."""
+    with RunComfyServer(token="rc-acceptance-token") as rc:
+        env = {"PYTHONPATH": str(SRC), "AIMUSIC_POLL_INTERVAL": "0.05", **rc.env(), **el.env()}
+        result = cli_subprocess("run", ELEVEN, "--provider", provider, "--input",
+                                '{"prompt":"bright synth-pop sting","music_length_ms":10000}', "-o",
+                                str(tmp_path / "out"), env=env)
+    assert result.code == 0, result.stderr
+    audio_files = [p for p in (tmp_path / "out").iterdir() if p.suffix == ".mp3"]
+    assert len(audio_files) == 1
+    audio, rate = sf.read(audio_files[0])
+    assert rate == 44100 and audio.shape[1] == 2 and len(audio) >= 44100 * 0.9
+    sidecar = json.loads(audio_files[0].with_suffix(".json").read_text())
+    assert sidecar["provider"] == provider and sidecar["cost_usd"] > 0
+    assert sidecar["metadata"]["song_id" if provider == "elevenlabs" else "request_id"]
+    assert str(audio_files[0]) in result.stdout
