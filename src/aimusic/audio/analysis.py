@@ -114,9 +114,8 @@ def analyze(samples: np.ndarray, sample_rate: int) -> dict:
     """Everything `aimusic analyze` reports, as a JSON-ready dict."""
     from aimusic.audio.loop import beat_grid, seam_score
 
-    power = loudness.k_weighted_power(samples, sample_rate)
-    integrated = loudness.integrated_loudness(samples, sample_rate, power=power)
-    lra = loudness.loudness_range(samples, sample_rate, power=power)
+    integrated = loudness.integrated_loudness(samples, sample_rate)
+    lra = loudness.loudness_range(samples, sample_rate)
     tp = peak.true_peak(samples, sample_rate)
     mono, rate = _mono_for_analysis(samples, sample_rate)
     # musical features need some signal: under ~0.2 s (or digital silence) there is none to read

@@ -77,17 +77,24 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
     out = samples
     for round_ in range(3):
         out = (source * np.float32(db_to_gain(gain_db))).astype(np.float32)
+        limited = False
         if ceiling_dbtp is not None:
             out, limiter = _limit(out, sample_rate, ceiling_dbtp, periodic)
             report["limiter"] = limiter
+            limited = limiter["passes"] > 0
         if target_lufs is None:
             break
+        if not limited:  # a plain gain moves integrated loudness by exactly that many dB
+            report["integrated_lufs"] = round(measured + gain_db, 2)
+            break
         achieved = loudness.integrated_loudness(out, sample_rate)
+        report["integrated_lufs"] = round(achieved, 2)
         shortfall = target_lufs - achieved
         if abs(shortfall) <= LOUDNESS_TOLERANCE_LU or round_ == 2:
             break
         gain_db += shortfall
     report["gain_db"] = round(gain_db, 3)
+    report["rounds"] = round_ + 1
     return out, report
 
 
@@ -138,6 +145,7 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
     if fade_out_s:
         samples = fades.fade_out(samples, sample_rate, fade_out_s, fade_out_shape)
         steps.append({"step": "fade_out", "seconds": fade_out_s, "shape": fade_out_shape})
+    level_report = None
     if loudness_lufs is not None or true_peak_dbtp is not None:
         samples, level_report = normalize(samples, sample_rate, loudness_lufs, true_peak_dbtp, periodic=loop)
         steps.append({"step": "loudness", **level_report})
@@ -145,7 +153,15 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
         from aimusic.audio.loop import seam_score
 
         report["seam"] = seam_score(samples, sample_rate)
-    report["output"] = _level(samples, sample_rate) | {"sample_rate": sample_rate}
+    if level_report and "integrated_lufs" in level_report and not loop:
+        # already measured on exactly these samples: do not pay for it twice
+        tp = level_report["limiter"]["true_peak_dbtp"]
+        report["output"] = {"integrated_lufs": level_report["integrated_lufs"],
+                            "true_peak_dbtp": round(tp, 2) if math.isfinite(tp) else None,
+                            "duration_s": round(samples.shape[1] / sample_rate, 4)}
+    else:
+        report["output"] = _level(samples, sample_rate)
+    report["output"]["sample_rate"] = sample_rate
     return samples, sample_rate, report
 
 
@@ -185,5 +201,4 @@ def apply_preset(samples: np.ndarray, sample_rate: int, preset_name: str) -> tup
     check_samples(samples, sample_rate)
     out, level = normalize(samples, sample_rate, settings["loudness"], settings["true_peak"])
     report.update(level)
-    report["output"] = _level(out, sample_rate)
     return out, report

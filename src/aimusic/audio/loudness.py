@@ -40,8 +40,32 @@ def k_weighted_power(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     from scipy.signal import sosfilt
 
     filtered = sosfilt(_k_weighting_sos(sample_rate), samples.astype(np.float64, copy=False), axis=1)
-    gains = np.array([CHANNEL_GAINS[i] if i < len(CHANNEL_GAINS) else 1.0 for i in range(samples.shape[0])])
-    return np.einsum("c,cn->n", gains, filtered * filtered)
+    return np.einsum("c,cn->n", _channel_gains(samples.shape[0]), filtered * filtered)
+
+
+def _channel_gains(channels: int) -> np.ndarray:
+    return np.array([CHANNEL_GAINS[i] if i < len(CHANNEL_GAINS) else 1.0 for i in range(channels)])
+
+
+def _hop_power(samples: np.ndarray, sample_rate: int, hop: int) -> np.ndarray:
+    """Summed K-weighted power of consecutive `hop`-frame slices (the last, partial one dropped).
+
+    Every gating window of BS.1770 (400 ms every 100 ms) and EBU Tech 3342 (3 s every 100 ms)
+    is a run of whole 100 ms slices, so one filter pass and one reshape-sum serve them all.
+    The filter runs in float32 (twice as fast); a test holds it to pyloudnorm's float64 within
+    0.01 LU.
+    """
+    from scipy.signal import sosfilt
+
+    sos = _k_weighting_sos(sample_rate).astype(np.float32)
+    gains = _channel_gains(samples.shape[0])
+    count = samples.shape[1] // hop
+    total = np.zeros(count)
+    for channel in range(samples.shape[0]):
+        filtered = sosfilt(sos, np.asarray(samples[channel], dtype=np.float32))[: count * hop]
+        total += gains[channel] * np.einsum("ij,ij->i", filtered.reshape(count, hop),
+                                            filtered.reshape(count, hop), dtype=np.float64)
+    return total
 
 
 def _windowed_means(power: np.ndarray, sample_rate: int, window_s: float, step_s: float) -> np.ndarray:
@@ -57,6 +81,24 @@ def _windowed_means(power: np.ndarray, sample_rate: int, window_s: float, step_s
     return (cumulative[upper] - cumulative[lower]) / (window_s * sample_rate)
 
 
+def _window_means(samples: np.ndarray, sample_rate: int, window_s: float, step_s: float,
+                  power: np.ndarray | None) -> np.ndarray:
+    hop = round(step_s * sample_rate, 6)
+    slices = round(window_s / step_s, 6)
+    frames = samples.shape[1]
+    if power is None and hop == int(hop) and slices == int(slices) and frames >= window_s * sample_rate:
+        hop, slices = int(hop), int(slices)
+        hop_power = _hop_power(samples, sample_rate, hop)
+        # window j spans slices j .. j+slices-1; count as pyloudnorm does (rounded)
+        count = int(np.round((frames / sample_rate - window_s) / step_s)) + 1
+        count = min(count, hop_power.shape[0] - slices + 1)
+        cumulative = np.concatenate([[0.0], np.cumsum(hop_power)])
+        return (cumulative[slices:slices + count] - cumulative[:count]) / (window_s * sample_rate)
+    if power is None:
+        power = k_weighted_power(samples, sample_rate)
+    return _windowed_means(power, sample_rate, window_s, step_s)
+
+
 def _lufs(mean_power: np.ndarray | float) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return -0.691 + 10.0 * np.log10(mean_power)
@@ -65,9 +107,7 @@ def _lufs(mean_power: np.ndarray | float) -> np.ndarray:
 def integrated_loudness(samples: np.ndarray, sample_rate: int, *, power: np.ndarray | None = None) -> float:
     """Gated integrated loudness in LUFS (-inf for silence). Audio shorter than one 400 ms
     block is measured as a single block."""
-    if power is None:
-        power = k_weighted_power(samples, sample_rate)
-    blocks = _windowed_means(power, sample_rate, BLOCK_S, BLOCK_S * (1 - BLOCK_OVERLAP))
+    blocks = _window_means(samples, sample_rate, BLOCK_S, round(BLOCK_S * (1 - BLOCK_OVERLAP), 6), power)
     levels = _lufs(blocks)
     above_absolute = levels >= ABSOLUTE_GATE_LUFS
     if not above_absolute.any():
@@ -83,10 +123,8 @@ def short_term_loudness(samples: np.ndarray, sample_rate: int, *, step_s: float 
                         window_s: float = SHORT_TERM_S, power: np.ndarray | None = None,
                         ) -> tuple[np.ndarray, np.ndarray]:
     """(window centre times in s, loudness in LUFS) of sliding `window_s` windows."""
-    if power is None:
-        power = k_weighted_power(samples, sample_rate)
-    window_s = min(window_s, power.shape[0] / sample_rate)
-    means = _windowed_means(power, sample_rate, window_s, step_s)
+    window_s = min(window_s, samples.shape[1] / sample_rate)
+    means = _window_means(samples, sample_rate, window_s, step_s, power)
     times = np.arange(means.shape[0]) * step_s + window_s / 2
     return times, _lufs(means)
 
