@@ -110,12 +110,29 @@ def _midi_hz(pitch: float) -> float:
     return 440.0 * 2.0 ** ((pitch - 69) / 12.0)
 
 
+_TABLE_SIZE = 4096
+
+
+@lru_cache(maxsize=512)
+def _wavetable(voice_name: str, max_ratio: int) -> np.ndarray:
+    """One cycle of a steady voice (partials up to `max_ratio`, below Nyquist), plus a wrap sample."""
+    voice = VOICES[voice_name]
+    x = np.arange(_TABLE_SIZE + 1, dtype=np.float64) / _TABLE_SIZE
+    table = np.zeros(_TABLE_SIZE + 1, dtype=np.float64)
+    for ratio, amp in zip(voice.ratios, voice.amps):
+        if ratio <= max_ratio:
+            table += amp * np.sin(2 * np.pi * ratio * x + ratio)
+    return table.astype(np.float32)
+
+
 @lru_cache(maxsize=4096)
 def render_note(voice_name: str, pitch: int, length: float, sample_rate: int) -> np.ndarray:
     """One note at full velocity, with its release: float32 mono. Cached (notes repeat)."""
-    voice = VOICES.get(voice_name, VOICES["lead"])
+    if voice_name not in VOICES:
+        voice_name = "lead"
+    voice = VOICES[voice_name]
     held = min(length, voice.max_ring)
-    total = held + voice.release * 3.5
+    total = held + voice.release * 3.0
     n = max(1, int(total * sample_rate))
     t = np.arange(n, dtype=np.float64) / sample_rate
     t32 = t.astype(np.float32)
@@ -129,11 +146,22 @@ def render_note(voice_name: str, pitch: int, length: float, sample_rate: int) ->
     out = np.zeros(n, dtype=np.float32)
     copies = ((1.0, 0.0),) if not voice.detune else ((0.5, -voice.detune), (0.5, voice.detune))
     two_pi = 2 * np.pi
+    steady = not any(voice.decays) and all(float(r).is_integer() for r in voice.ratios)
     for weight, cents in copies:
         f = freq * 2 ** (cents / 1200.0)
         # The fundamental's phase in cycles, wrapped in float64 once; integer harmonics take
         # frac(k * frac(x)) == frac(k * x) in float32, and the sine runs in float32 (SIMD).
         base = np.mod(f * phase_t, 1.0).astype(np.float32)
+        if steady:
+            # Partials that never change their balance are one periodic waveform: look it up
+            # in a one-cycle table instead of summing sines (same sound, a fraction of the work).
+            table = _wavetable(voice_name, int(nyquist / f))
+            index = base * np.float32(_TABLE_SIZE)
+            whole = index.astype(np.int32)
+            index -= whole
+            low = table[whole]
+            out += np.float32(weight) * (low + index * (table[whole + 1] - low))
+            continue
         for ratio, amp, decay in zip(voice.ratios, voice.amps, voice.decays):
             if f * ratio >= nyquist:
                 continue
@@ -149,9 +177,10 @@ def render_note(voice_name: str, pitch: int, length: float, sample_rate: int) ->
     if voice.drive:
         out = np.tanh(voice.drive * out) / np.tanh(voice.drive)
     if voice.noise:
-        rng = np.random.default_rng(pitch)
-        burst = rng.standard_normal(n) * np.exp(-t * 60)
-        out += (voice.noise * np.diff(burst, prepend=0.0) * 4).astype(np.float32)
+        # A pick/breath noise burst: only its first 100 ms matter.
+        m = min(n, int(0.1 * sample_rate))
+        burst = np.random.default_rng(pitch).standard_normal(m).astype(np.float32) * np.exp(-t32[:m] * 60)
+        out[:m] += np.float32(voice.noise * 4) * np.diff(burst, prepend=np.float32(0))
     envelope = np.minimum(t32 / np.float32(voice.attack), np.float32(1.0))
     if voice.sustain_decay:
         envelope *= np.exp(-voice.sustain_decay * t)
