@@ -297,3 +297,14 @@ def test_vocal_bus_eq_compresses_adds_stereo_reverb_deterministically():
     rumble = (0.3 * np.sin(2 * np.pi * 40 * t)).astype(np.float32)[np.newaxis, :]
     assert np.sqrt(np.mean(vocal_bus(rumble, 44100)[:, 22050:] ** 2)) < 0.5 * np.sqrt(np.mean(rumble ** 2))
     assert vocal_bus(np.zeros((1, 0), np.float32), 44100).shape == (2, 0)
+
+
+def test_japanese_without_the_ja_extra_still_sings_kanji(monkeypatch):
+    from aimusic.engines.sketch_voice import syllables
+
+    monkeypatch.setattr(syllables, "_tagger", False)    # as if fugashi/unidic-lite were not installed
+    line = "夜空の星が光る"                                 # not read before in this process (lru caches)
+    assert syllabify(line, "ja") == ["夜", "空", "の", "星", "が", "光", "る"]
+    render = sing(simple_melody(line, "ja"), SR, "ja")
+    assert [n.voice for n in render.notes if n.starts_syllable] == ["cmn", "cmn", "ja", "cmn", "ja", "cmn", "ja"]
+    assert np.max(np.abs(render.samples)) > 0.1

@@ -24,6 +24,8 @@ class SketchOptions(ModelInput):
 class SketchGenerateInput(SketchOptions, GenerateInput):
     duration: float = Field(30, ge=1, le=SKETCH_MAX_SECONDS, description="Length in seconds")
     loop: bool = Field(False, description="Make the end flow into the start (same as 'seamless loop' in tags)")
+    vocal_language: str | None = Field(None, max_length=16, description="Language the lyrics are sung in "
+                                       "(ISO code, e.g. es, zh, ja); detected from the lyrics when omitted")
 
 
 class SketchInpaintInput(SketchOptions, InpaintInput):

@@ -32,11 +32,17 @@ from aimusic.cli.common import (StderrProgress, format_option, json_option, noti
               default="none", show_default=True,
               help="Finishing preset for every take (see `aimusic finish`); none keeps the model's levels.")
 @click.option("--midi", is_flag=True, default=None, help="Sketch engine: also write the arrangement as a .mid file.")
+@click.option("--voice", default=None, help="Sketch engine: singing voice (female, male, child, soprano, alto, "
+                                            "tenor, bass).")
+@click.option("--stems", is_flag=True, default=None,
+              help="Sketch engine: also write <name>.vocals.wav and <name>.accompaniment.wav.")
+@click.option("--language", default=None, help="Sketch engine: language the lyrics are sung in (default: detected).")
 @json_option
 def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str | None,
         model_path: str | None, timeout: float | None, dry_run: bool, accept_suggestion: bool,
         composition_plan: str | None, variations: int | None, device: str | None, offload: bool | None,
-        finish_preset: str, midi: bool | None, as_json: bool) -> None:
+        finish_preset: str, midi: bool | None, voice: str | None, stems: bool | None, language: str | None,
+        as_json: bool) -> None:
     """Run MODEL_ID on a JSON input and write the audio and its sidecar.
 
     Accepts exactly what `runcomfy run` accepts for the hosted models, e.g.
@@ -60,7 +66,8 @@ def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str
                                  "accept_suggestion": accept_suggestion or None,
                                  "composition_plan": composition_plan, "variations": variations,
                                  "device": device, "offload": offload or None,
-                                 "midi": midi or None}.items() if v is not None}
+                                 "midi": midi or None, "voice": voice, "stems": stems or None,
+                                 "language": language}.items() if v is not None}
     progress = StderrProgress()
     try:
         result = api.run(model_id, input_text, output_dir, provider=provider, format=fmt,

@@ -42,7 +42,9 @@ def arrangement_to_midi(arrangement: Arrangement, end_padding: float = 0.0) -> b
                 pretty_midi.ControlChange(7, volume, arrangement.duration + end_padding))
         pm.instruments.append(instrument)
     for note in arrangement.vocal_notes():
-        pm.lyrics.append(pretty_midi.Lyric(note.syllable + ("\n" if note.line_end else " "), note.start))
+        text = note.syllable + ("\n" if note.line_end else " ")
+        # lyric events as UTF-8 bytes (mido writes text as latin-1, which cannot hold CJK)
+        pm.lyrics.append(pretty_midi.Lyric(text.encode("utf-8").decode("latin-1"), note.start))
     buffer = io.BytesIO()
     pm.write(buffer)
     return buffer.getvalue()

@@ -48,14 +48,14 @@ class VoiceType:
     high: int
 
 
-VOICE_TYPES: dict[str, VoiceType] = {
-    "female": VoiceType("f3", 1.0, 55, 79),
-    "male": VoiceType("m3", 1.0, 43, 67),
-    "child": VoiceType("f4", 1.15, 60, 81),
-    "soprano": VoiceType("f2", 1.05, 60, 84),
-    "alto": VoiceType("f1", 0.97, 53, 74),
-    "tenor": VoiceType("m1", 1.02, 48, 69),
-    "bass": VoiceType("m2", 0.9, 38, 62),
+VOICE_TYPES: dict[str, VoiceType] = {   # ranges: where a melody is moved (by octaves) to sit
+    "female": VoiceType("f3", 1.0, 57, 76),
+    "male": VoiceType("m3", 1.0, 45, 64),
+    "child": VoiceType("f4", 1.15, 62, 81),
+    "soprano": VoiceType("f2", 1.05, 62, 84),
+    "alto": VoiceType("f1", 0.97, 55, 74),
+    "tenor": VoiceType("m1", 1.02, 50, 69),
+    "bass": VoiceType("m2", 0.9, 40, 60),
 }
 
 

@@ -181,7 +181,7 @@ def _hyphenator(voice: str):  # noqa: ANN202 - pyphen.Pyphen or None
     if not code:
         return None
     try:
-        return pyphen.Pyphen(lang=code, left=1, right=1)
+        return pyphen.Pyphen(lang=code)   # default margins: no one-letter pieces ("c-ity")
     except KeyError:
         return None
 
