@@ -507,3 +507,11 @@ def test_a_language_the_server_lacks_is_sent_as_unknown():
 def test_the_command_group_is_listed(cli):
     assert "comfyui" in cli("--help").stdout
     assert {"workflow", "connect", "status", "resume"} <= set(cli("comfyui", "--help").stdout.split())
+
+
+def test_replay_of_a_comfyui_sidecar_runs_the_same_request(cli, fake, tmp_path):
+    first = cli("run", T2A15, "--input", json.dumps(QUICK), "-o", str(tmp_path / "a"), "--json").json()
+    again = cli("replay", first["sidecars"][0], "-o", str(tmp_path / "b"), "--json")
+    assert again.code == 0, again.stderr
+    assert len(fake.submitted) == 2 and fake.submitted[1]["prompt"] == fake.submitted[0]["prompt"]
+    assert len(audio_files(tmp_path / "b")) == 1
