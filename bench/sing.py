@@ -64,6 +64,27 @@ def main() -> None:
         print(f"{language:5} {seconds:8.1f} {len(notes):6d} {seconds / cold:8.1f} {seconds / warm:8.1f} "
               f"{seconds / bus:8.1f} {spoken / max(speak_cpu, 1e-9):14.1f}")
     print(f"slowest cold render: {worst:.1f}x real time (target >= 10x): {'OK' if worst >= 10 else 'BELOW TARGET'}")
+    engine_cost()
+
+
+def engine_cost() -> None:
+    """The whole sketch render of one song with and without its sung vocal (same arrangement):
+    what singing adds to `aimusic run local/sketch/text-to-audio` with lyrics."""
+    from aimusic.engines.sketch.compose import ComposeRequest, compose
+    from aimusic.engines.sketch.render import render
+    from aimusic.engines.sketch_voice.integrate import VocalPlan
+
+    lyrics = "[verse]\n" + "\n".join(LYRICS["en"][:4]) + "\n[chorus]\n" + "\n".join(LYRICS["en"][4:]) * 2
+    plan = VocalPlan("en", True, "female", 1)
+    arrangement = compose(ComposeRequest(tags="synthpop, 104 bpm", duration=90, seed=1, lyrics=lyrics,
+                                         syllabify=plan.syllabify))
+    _cache.clear()
+    _, instrumental = cpu(lambda: render(arrangement, "synth", 1))
+    sung, with_vocal = cpu(lambda: render(plan.accompaniment(arrangement), "synth", 1, extra_buses=[plan.bus_source]))
+    seconds = sung.samples.shape[1] / sung.sample_rate
+    print(f"engine, 90 s song, {len(plan.notes)} sung notes: instrumental render {instrumental:.2f} s CPU "
+          f"({seconds / instrumental:.0f}x), with the vocal and stems {with_vocal:.2f} s "
+          f"({seconds / with_vocal:.0f}x); singing adds {with_vocal - instrumental:.2f} s")
 
 
 if __name__ == "__main__":

@@ -237,3 +237,16 @@ def test_huge_and_odd_lyrics_never_crash(cli, tmp_path):
     odd = "[verse]\n🎵🎵 ... !!!\nxyzzy 2024 ḁ̷̢ (oh)\n[chorus]\n\u200b\u200b hey"
     result, out = _run(cli, tmp_path, "odd", {"tags": "pop", "duration": 16, "lyrics": odd, "seed": 2})
     assert result.code == 0, result.stderr
+
+
+def test_each_line_is_sung_with_its_own_language(cli, tmp_path):
+    lyrics = ("[verse]\nla luna brilla sobre el mar\ncaminando por la ciudad de noche\n"
+              "[chorus]\nhold on to the feeling tonight\nbailando sin parar hasta el amanecer")
+    files, _, sidecar, _ = _song(cli, tmp_path, lyrics, duration=36)
+    vocal = sidecar["metadata"]["vocal"]
+    assert vocal["language"] == "es" and vocal["line_languages"] == ["en", "es"]
+    assert vocal["espeak_voices"] == ["en", "es"]
+    import mido
+
+    texts = [m.text for t in mido.MidiFile(str(files["mid"]), charset="utf-8").tracks for m in t if m.type == "lyrics"]
+    assert "".join(texts).split("\n")[2].split() == ["hold", "on", "to", "the", "feeling", "tonight"]
