@@ -200,7 +200,9 @@ def test_kill_9_twice_then_resume_submits_each_item_exactly_once(tmp_path, cli, 
 
 
 def test_adaptive_limit_halves_on_429_and_grows_back():
-    from aimusic.jobs.runner import AdaptiveLimit
+    import threading
+
+    from aimusic.jobs.runner import AdaptiveLimit, SlotGate
 
     limit = AdaptiveLimit(16)
     assert limit.throttle(0.0) and limit.limit == 8
@@ -208,13 +210,36 @@ def test_adaptive_limit_halves_on_429_and_grows_back():
     limit.last_cut -= 2
     assert limit.throttle(0.0) and limit.limit == 4
     for _ in range(4):
-        limit.started()
+        limit.acquire()
     assert not limit.can_start()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Exception, match="cancelled"):                 # a full provider makes jobs wait
+        limit.acquire(cancel)
     for _ in range(40):
-        limit.finished(ok=True)
-    assert 8 <= limit.limit <= 16
-    limit.pause_until = time.monotonic() + 60
+        limit.release()
+        limit.succeeded()
+    assert 8 <= limit.limit <= 16 and limit.in_flight == 0
+    limit.pause_until = time.monotonic() + 60                          # Retry-After pauses new submits
     assert not limit.can_start()
+    # a RunComfy job holds its slot from submit until its result is ready, not while it downloads
+    limit = AdaptiveLimit(1)
+    gate = SlotGate(limit, "runcomfy", resumed=False, cancel=threading.Event())
+    gate.start()
+    assert limit.in_flight == 0
+    gate.progress("submit", 0, 1)
+    assert limit.in_flight == 1
+    gate.progress("remote", 3, None)
+    assert limit.in_flight == 1
+    gate.progress("download", 0, 1)
+    assert limit.in_flight == 0
+    gate.end()
+    assert limit.in_flight == 0
+    whole = SlotGate(limit, "comfyui", resumed=False, cancel=threading.Event())
+    whole.start()
+    assert limit.in_flight == 1
+    whole.end()
+    assert limit.in_flight == 0
 
 
 def test_a_request_left_by_a_killed_run_is_followed_and_finished_like_the_rest(runcomfy, tmp_path):

@@ -51,6 +51,20 @@ def error_dict(exc: BaseException) -> dict[str, Any]:
             "traceback": redact("".join(traceback.format_exception(exc))[-2000:])}
 
 
+def warm_up() -> None:
+    """Import what every job needs once, before a dozen threads would do it at the same moment
+    (imports hold a lock: a cold first wave of hosted jobs would otherwise queue on it)."""
+    import aimusic.api  # noqa: F401
+    import aimusic.audio.io  # noqa: F401
+    import aimusic.audio.loudness  # noqa: F401
+    import aimusic.output  # noqa: F401
+
+    try:
+        import scipy.signal  # noqa: F401 - the loudness meter's filters
+    except ImportError:
+        pass
+
+
 def measure(path: str) -> tuple[float | None, float | None]:
     """(duration seconds, integrated loudness LUFS) of a produced file; None where unreadable."""
     try:
@@ -71,7 +85,8 @@ def measure(path: str) -> tuple[float | None, float | None]:
 
 
 def execute(job: dict[str, Any], on_remote_id: Callable[[str], None] | None = None,
-            log: Callable[[str], None] | None = None, cancel_event: Any = None) -> dict[str, Any]:
+            log: Callable[[str], None] | None = None, cancel_event: Any = None,
+            progress: Callable[..., None] | None = None) -> dict[str, Any]:
     """Run (or resume, or adopt) one job; never raises: failures come back as {"ok": False, ...}."""
     work = Path(job["work_dir"])
     try:
@@ -91,7 +106,7 @@ def execute(job: dict[str, Any], on_remote_id: Callable[[str], None] | None = No
             if on_remote_id is not None:
                 on_remote_id(request_id)
 
-        result = _run(job, scratch, remote_id_seen, log, cancel_event)
+        result = _run(job, scratch, remote_id_seen, log, cancel_event, progress)
         payload = _describe(result, scratch, job)
         if gather:  # no shared storage: carry the bytes back to the driver
             payload["payload"] = {name: (scratch / name).read_bytes() for name in payload["names"]}
@@ -106,7 +121,7 @@ def execute(job: dict[str, Any], on_remote_id: Callable[[str], None] | None = No
 
 
 def _run(job: dict[str, Any], out: Path, on_remote_id: Callable[[str], None],
-         log: Callable[[str], None] | None, cancel_event: Any) -> Any:
+         log: Callable[[str], None] | None, cancel_event: Any, progress: Callable[..., None] | None) -> Any:
     import aimusic.api as api
 
     options = dict(job.get("options") or {})
@@ -116,13 +131,14 @@ def _run(job: dict[str, Any], out: Path, on_remote_id: Callable[[str], None],
     if remote_id:
         # a hosted request submitted by an earlier run: follow it, never submit again
         result = api.resume(remote_id, out, model_id=job["model"], provider=job["provider"], options=options,
-                            log=log, cancel_event=cancel_event)
+                            log=log, cancel_event=cancel_event, progress=progress)
         if job.get("finish") and job["finish"] != "none":
             _finish_in_place(result, job["finish"])
         return result
     options["on_remote_id"] = on_remote_id
     return api.run(job["model"], job["input"], out, provider=job["provider"], format=job.get("format"),
-                   finish=job.get("finish"), options=options, log=log, cancel_event=cancel_event)
+                   finish=job.get("finish"), options=options, log=log, cancel_event=cancel_event,
+                   progress=progress)
 
 
 def _describe(result: Any, out: Path, job: dict[str, Any]) -> dict[str, Any]:

@@ -77,7 +77,8 @@ def finalize(outcome: dict[str, Any], items: dict[str, Any], out_dir: Path) -> d
                     if data.get("seed") is None and item.seed is not None:
                         data["seed"] = item.seed
                     data["batch"] = {"key": item.key, "seq": item.seq, "title": item.title, "tags": item.tags,
-                                     "language": item.language, "role": item.role}
+                                     "language": item.language, "role": item.role,
+                                     "items_in_call": len(keys)}  # >1: one batched pipeline call
                     write_file_atomic(sidecar_dst, json.dumps(data, indent=2, ensure_ascii=False,
                                                               default=str).encode())
                     sidecar_src.unlink()

@@ -69,6 +69,20 @@ class Manifest:
             raise InputError(f"{self.path} is not a usable batch manifest ({exc})", field="output_dir",
                              hint="use an empty output directory, or delete the damaged manifest") from None
         self.lock = threading.RLock()
+        # the driver is the only writer, so it can mirror each item's state in memory and the
+        # scheduler's loop reads that instead of querying the database on every turn
+        self.cache: dict[str, dict[str, Any]] = {}
+
+    def _cache(self, key: str, **fields: Any) -> None:
+        self.cache.setdefault(key, {"state": "pending", "remote_id": None}).update(fields)
+
+    def _reload(self) -> None:
+        for key, state, remote_id in self.db.execute("SELECT key, state, remote_id FROM items"):
+            self.cache[key] = {"state": state, "remote_id": remote_id}
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        """key -> {"state", "remote_id"}, kept current by every write (cheap to call)."""
+        return self.cache
 
     def close(self) -> None:
         with self.lock:
@@ -95,14 +109,18 @@ class Manifest:
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
+            self._reload()
 
     def event(self, key: str | None, what: str, detail: Any = None) -> None:
         self._write("INSERT INTO events(key, at, what, detail) VALUES (?, ?, ?, ?)",
                     (key, time.time(), what, json.dumps(detail) if detail is not None else None))
 
     def mark_running(self, key: str) -> None:
-        self._write("UPDATE items SET state=CASE WHEN state='submitted' THEN 'submitted' ELSE 'running' END, "
-                    "updated_at=? WHERE key=?", (time.time(), key))
+        with self.lock:
+            self._write("UPDATE items SET state=CASE WHEN state='submitted' THEN 'submitted' ELSE 'running' END, "
+                        "updated_at=? WHERE key=?", (time.time(), key))
+            if self.cache.get(key, {}).get("state") != "submitted":
+                self._cache(key, state="running")
 
     def set_remote_id(self, key: str, provider: str, remote_id: str) -> None:
         """Record a hosted request id; committed before the caller goes on to poll it."""
@@ -111,9 +129,12 @@ class Manifest:
                             "WHERE key=?", (remote_id, provider, time.time(), key))
             self.db.execute("INSERT INTO events(key, at, what, detail) VALUES (?, ?, 'submitted', ?)",
                             (key, time.time(), json.dumps({"provider": provider, "remote_id": remote_id})))
+            self._cache(key, state="submitted", remote_id=remote_id)
 
     def clear_remote_id(self, key: str) -> None:
-        self._write("UPDATE items SET remote_id=NULL, remote_provider=NULL WHERE key=?", (key,))
+        with self.lock:
+            self._write("UPDATE items SET remote_id=NULL, remote_provider=NULL WHERE key=?", (key,))
+            self._cache(key, remote_id=None)
 
     def mark_done(self, key: str, result: dict[str, Any], cost_usd: float | None, seconds: float | None,
                   loudness: float | None) -> None:
@@ -124,6 +145,7 @@ class Manifest:
                             (json.dumps(result, default=str), cost_usd, seconds, loudness, now, now, key))
             self.db.execute("INSERT INTO events(key, at, what, detail) VALUES (?, ?, 'done', ?)",
                             (key, now, json.dumps({"cost_usd": cost_usd})))
+            self._cache(key, state="done")
 
     def mark_failed(self, key: str, error: dict[str, Any], *, final: bool, count_attempt: bool = True,
                     throttled: bool = False) -> None:
@@ -135,10 +157,13 @@ class Manifest:
                  str(error.get("message", ""))[:2000], error.get("code"), time.time(), key))
             self.db.execute("INSERT INTO events(key, at, what, detail) VALUES (?, ?, ?, ?)",
                             (key, time.time(), "failed" if final else "retry", json.dumps(error)))
+            self._cache(key, state="failed" if final else "pending")
 
     def mark_blocked(self, key: str, reason: str) -> None:
-        self._write("UPDATE items SET state='blocked', error=?, updated_at=? WHERE key=?",
-                    (reason, time.time(), key))
+        with self.lock:
+            self._write("UPDATE items SET state='blocked', error=?, updated_at=? WHERE key=?",
+                        (reason, time.time(), key))
+            self._cache(key, state="blocked")
 
     def reset_for_run(self, keys: list[str]) -> None:
         """At the start of a run: failed and blocked items get a fresh set of retries."""
@@ -148,6 +173,7 @@ class Manifest:
                 self.db.execute("UPDATE items SET state='pending', attempts=0, throttled=0 "
                                 "WHERE key=? AND state IN ('failed', 'blocked')", (key,))
             self.db.execute("COMMIT")
+            self._reload()
 
     def set_meta(self, key: str, value: Any) -> None:
         self._write("INSERT INTO meta(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v=excluded.v",

@@ -99,7 +99,7 @@ class RayBackend:
         return busy < self.opts.concurrency * 4
 
     def submit(self, lane: str, job: dict[str, Any], *, on_remote_id: Callable[[str], None] | None,
-               log: Callable[[str], None] | None) -> Any:
+               log: Callable[[str], None] | None, **_: Any) -> Any:
         job = dict(job)
         job["shared_marker"] = str(self.marker)
         actor = None

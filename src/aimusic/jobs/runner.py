@@ -103,7 +103,13 @@ def lane_of(item: Item) -> str:
 
 
 class AdaptiveLimit:
-    """Additive-increase / multiplicative-decrease concurrency for one provider."""
+    """Additive-increase / multiplicative-decrease concurrency for one provider.
+
+    `in_flight` counts requests that hold a slot at the provider. With the local backend a job
+    takes its slot only for its remote phase (RunComfy: from submit until the result is ready;
+    ElevenLabs: while composing), so the next job's preparation and the last one's download
+    overlap with the provider's work; see `SlotGate`.
+    """
 
     def __init__(self, ceiling: int) -> None:
         self.ceiling = max(1, int(ceiling))
@@ -112,25 +118,40 @@ class AdaptiveLimit:
         self.pause_until = 0.0
         self.last_cut = 0.0
         self.throttles = 0
-        self.lock = threading.Lock()
+        self.cond = threading.Condition()
+
+    def paused(self) -> bool:
+        return time.monotonic() < self.pause_until
 
     def can_start(self) -> bool:
-        with self.lock:
-            return time.monotonic() >= self.pause_until and self.in_flight < max(1, int(self.limit))
+        with self.cond:
+            return not self.paused() and self.in_flight < max(1, int(self.limit))
 
-    def started(self) -> None:
-        with self.lock:
-            self.in_flight += 1
+    def acquire(self, cancel: threading.Event | None = None) -> None:
+        """Wait for a free slot (and for any Retry-After pause to pass), then take it."""
+        with self.cond:
+            while True:
+                now = time.monotonic()
+                if now >= self.pause_until and self.in_flight < max(1, int(self.limit)):
+                    self.in_flight += 1
+                    return
+                if cancel is not None and cancel.is_set():
+                    raise Interrupted("cancelled while waiting for a provider slot")
+                self.cond.wait(timeout=min(0.05, max(self.pause_until - now, 0.005)))
 
-    def finished(self, ok: bool) -> None:
-        with self.lock:
+    def release(self) -> None:
+        with self.cond:
             self.in_flight = max(0, self.in_flight - 1)
-            if ok:
-                self.limit = min(float(self.ceiling), self.limit + 1.0 / max(self.limit, 1.0))
+            self.cond.notify_all()
+
+    def succeeded(self) -> None:
+        with self.cond:
+            self.limit = min(float(self.ceiling), self.limit + 1.0 / max(self.limit, 1.0))
+            self.cond.notify_all()
 
     def throttle(self, retry_after: float | None = None) -> bool:
         """Halve the limit (at most once a second: one burst of 429s is one signal) and pause."""
-        with self.lock:
+        with self.cond:
             now = time.monotonic()
             self.throttles += 1
             self.pause_until = max(self.pause_until, now + min(retry_after if retry_after is not None else 1.0, 60.0))
@@ -139,6 +160,47 @@ class AdaptiveLimit:
             self.last_cut = now
             self.limit = max(1.0, self.limit / 2.0)
             return True
+
+
+# progress stages that open and close a provider's remote phase (see the engines)
+REMOTE_PHASES = {"runcomfy": (("submit", None), ("download", None)),
+                 "elevenlabs": (("compose", 0), ("compose", 1))}
+
+
+class SlotGate:
+    """Holds a job's provider slot for its remote phase only, driven by the engine's progress
+    stages; providers without known stages (and resumed requests) hold it for the whole job."""
+
+    def __init__(self, limit: AdaptiveLimit, provider: str, resumed: bool, cancel: threading.Event) -> None:
+        self.limit = limit
+        self.cancel = cancel
+        self.phases = None if resumed else REMOTE_PHASES.get(provider)
+        self.held = False
+        self.done = False
+
+    def start(self) -> None:
+        if self.phases is None:
+            self._take()
+
+    def progress(self, stage: str, done: float, total: float | None = None, message: str = "") -> None:
+        if self.phases is None or self.done:
+            return
+        (open_stage, open_at), (close_stage, close_at) = self.phases
+        if not self.held and stage == open_stage and (open_at is None or done == open_at) \
+                and not (stage == close_stage and close_at is not None and done >= close_at):
+            self._take()
+        elif self.held and stage == close_stage and (close_at is None or done >= close_at):
+            self.end()
+
+    def _take(self) -> None:
+        self.limit.acquire(self.cancel)
+        self.held = True
+
+    def end(self) -> None:
+        if self.held:
+            self.held = False
+            self.done = True
+            self.limit.release()
 
 
 _RETRY_IN = re.compile(r"retrying in ([0-9.]+) s")
@@ -169,12 +231,20 @@ class Scheduler:
         self._last_index = 0.0
         self.started_at = time.monotonic()
         self.queue: deque[Item] = deque()
+        self.jobs_per_provider: dict[str, int] = {}
 
     # --- set-up ------------------------------------------------------------------------
 
     def prepare(self) -> None:
         """Record the items, give failed ones fresh retries, and adopt work a killed run finished."""
         self.manifest.add_items(self.items)
+        for provider in sorted({i.provider for i in self.items}):
+            try:  # import engines here once, not in a dozen threads at the same moment
+                from aimusic.engines.registry import engine_class
+
+                engine_class(provider)
+            except Exception:
+                pass
         self.manifest.reset_for_run([i.key for i in self.items])
         rows = self.manifest.rows()
         for item in self.items:
@@ -215,7 +285,7 @@ class Scheduler:
             if self.cancel.is_set():
                 raise Interrupted("interrupted; finished items are kept, re-run the same command to go on")
             self._collect_remote_ids()
-            rows = self.manifest.rows()
+            rows = self.manifest.states()
             waiting = deque()
             while queue:
                 item = queue.popleft()
@@ -230,7 +300,7 @@ class Scheduler:
                     return
                 if not any(self._could_ever_start(item, rows) for item in queue):
                     return
-                time.sleep(0.05)
+                time.sleep(0.02)
                 continue
             for handle, outcome in self.backend.wait(list(self.in_flight), timeout=0.2):
                 self._finish(handle, outcome)
@@ -259,8 +329,15 @@ class Scheduler:
             return False
         lane = lane_of(item)
         limit = self._limit(item) if lane.startswith("hosted:") else None
-        if limit is not None and not limit.can_start():
-            return False
+        gated = limit is not None and getattr(self.backend, "gates", False)
+        if limit is not None:
+            if gated:
+                # jobs wait for their slot inside the worker (SlotGate): keep a few prepared ahead
+                ahead = max(2, limit.ceiling // 2)
+                if limit.paused() or self.jobs_per_provider.get(item.provider, 0) >= max(1, int(limit.limit)) + ahead:
+                    return False
+            elif not limit.can_start():
+                return False
         if not self.backend.has_capacity(lane):
             return False
         remote_id = row.get("remote_id")
@@ -276,10 +353,14 @@ class Scheduler:
                 self.manifest.set_remote_id(key, provider, request_id)
         for member in group:
             self.manifest.mark_running(member.key)
-        handle = self.backend.submit(lane, job, on_remote_id=on_remote_id, log=self._log_for(item))
+        gate = SlotGate(limit, item.provider, bool(remote_id), self.cancel) if gated else None
+        handle = self.backend.submit(lane, job, on_remote_id=on_remote_id, log=self._log_for(item), gate=gate,
+                                     finalizer=self._finalizer)
         if limit is not None:
-            limit.started()
-        self.in_flight[handle] = {"job": job, "lane": lane, "items": group, "limit": limit,
+            self.jobs_per_provider[item.provider] = self.jobs_per_provider.get(item.provider, 0) + 1
+            if not gated:
+                limit.acquire()
+        self.in_flight[handle] = {"job": job, "lane": lane, "items": group, "limit": limit, "gated": gated,
                                   "est": sum(self._estimate(m) for m in group), "started": time.monotonic()}
         if remote_id:
             self.counters["resumed"] += 1
@@ -343,6 +424,10 @@ class Scheduler:
                 self.manifest.set_remote_id(item.key, item.provider, remote["remote_id"])
                 info["remote_seen"] = True
 
+    def _finalizer(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Move a job's files into the library where the job ran (threads), off the driver's loop."""
+        return finalize(outcome, self.by_key, self.out_dir)
+
     # --- budget ------------------------------------------------------------------------
 
     def _estimate(self, item: Item) -> float:
@@ -371,13 +456,16 @@ class Scheduler:
     def _finish(self, handle: Any, outcome: dict[str, Any]) -> None:
         info = self.in_flight.pop(handle)
         limit: AdaptiveLimit | None = info["limit"]
+        if limit is not None:
+            provider = info["items"][0].provider
+            self.jobs_per_provider[provider] -= 1
+            if not info["gated"]:
+                limit.release()
+            if outcome.get("ok"):
+                limit.succeeded()
         if outcome.get("ok"):
-            if limit is not None:
-                limit.finished(ok=True)
             self._complete(outcome)
             return
-        if limit is not None:
-            limit.finished(ok=False)
         error = outcome.get("error") or {"code": 70, "message": "unknown failure"}
         for item in info["items"]:
             self._failed(item, error, limit)
@@ -394,7 +482,7 @@ class Scheduler:
 
             write_file_atomic(work_dir(self.out_dir, outcome["key"]) / RESULT_FILE,
                               _json.dumps(outcome, default=str).encode())
-        records = finalize(outcome, self.by_key, self.out_dir)
+        records = outcome.pop("records", None) or finalize(outcome, self.by_key, self.out_dir)
         if outcome.get("adopted"):
             self.counters["adopted"] += 1
         for key, record in records.items():
@@ -479,6 +567,7 @@ class LocalBackend:
     """Threads for hosted and plugin jobs, a process pool for offline jobs, one thread for the GPU."""
 
     remote_ids_by_file = False
+    gates = True
 
     def __init__(self, opts: BatchOptions, cancel_event: threading.Event) -> None:
         from concurrent.futures import ThreadPoolExecutor
@@ -487,6 +576,9 @@ class LocalBackend:
         self.cancel = cancel_event
         self.workers = max(1, opts.workers or os.cpu_count() or 1)
         self.threads = ThreadPoolExecutor(max_workers=max(4, opts.concurrency * 4), thread_name_prefix="batch")
+        from aimusic.jobs.execute import warm_up
+
+        threading.Thread(target=warm_up, daemon=True, name="batch-warm-up").start()
         self.gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-gpu")
         self._processes = None
         self.busy: dict[str, int] = {}
@@ -513,16 +605,17 @@ class LocalBackend:
         return busy < self.opts.concurrency * 4  # hosted: the provider's AdaptiveLimit decides
 
     def submit(self, lane: str, job: dict[str, Any], *, on_remote_id: Callable[[str], None] | None,
-               log: Callable[[str], None] | None) -> Any:
+               log: Callable[[str], None] | None, gate: SlotGate | None = None,
+               finalizer: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Any:
         from aimusic.jobs.execute import execute
 
         self.busy[lane] = self.busy.get(lane, 0) + 1
         if lane == "offline":
             future = self.processes.submit(execute, job)
         elif lane == "local":
-            future = self.gpu.submit(_threaded, job, on_remote_id, log, self.cancel)
+            future = self.gpu.submit(_threaded, job, on_remote_id, log, self.cancel, None, finalizer)
         else:
-            future = self.threads.submit(_threaded, job, on_remote_id, log, self.cancel)
+            future = self.threads.submit(_threaded, job, on_remote_id, log, self.cancel, gate, finalizer)
         future.lane = lane  # type: ignore[attr-defined]
         return future
 
@@ -552,13 +645,29 @@ class LocalBackend:
 
 
 def _threaded(job: dict[str, Any], on_remote_id: Callable[[str], None] | None,
-              log: Callable[[str], None] | None, cancel: threading.Event) -> dict[str, Any]:
-    from aimusic.jobs.execute import execute
+              log: Callable[[str], None] | None, cancel: threading.Event, gate: SlotGate | None,
+              finalizer: Callable[[dict[str, Any]], dict[str, Any]] | None) -> dict[str, Any]:
+    from aimusic.jobs.execute import error_dict, execute
 
     if cancel.is_set():
         return {"ok": False, "key": job["key"], "error": {"code": 130, "type": "interrupted",
                                                           "message": "interrupted before it started"}}
-    return execute(job, on_remote_id=on_remote_id, log=log, cancel_event=cancel)
+    try:
+        if gate is not None:
+            gate.start()
+        outcome = execute(job, on_remote_id=on_remote_id, log=log, cancel_event=cancel,
+                          progress=gate.progress if gate is not None else None)
+    except BaseException as exc:  # noqa: BLE001 - cancelled while waiting for a slot
+        return {"ok": False, "key": job["key"], "error": error_dict(exc)}
+    finally:
+        if gate is not None:
+            gate.end()
+    if outcome.get("ok") and finalizer is not None:
+        try:
+            outcome["records"] = finalizer(outcome)
+        except Exception:  # leave it to the driver, which retries the move
+            outcome.pop("records", None)
+    return outcome
 
 
 def make_backend(opts: BatchOptions, cancel_event: threading.Event) -> Any:
