@@ -23,6 +23,9 @@ KNOWN_MARKERS = ("intro", "verse", "pre-chorus", "prechorus", "chorus", "bridge"
                  "solo", "outro", "end", "inst", "instrumental", "start", "interlude", "drop",
                  "post-chorus", "refrain")
 INSTRUMENTAL_MARKERS = ("inst", "instrumental")
+VOCABLES = frozenset(("la", "na", "da", "oh", "ooh", "ah", "aah", "yeah", "hey", "ho", "whoa", "woah",
+                      "mm", "mmm", "hmm", "uh", "ha", "doo", "dum", "ba", "sha", "lalala", "nanana", "eh",
+                      "yo", "woo", "hoo", ""))
 MAX_SECTION_LINES = 8     # users who get skipped lines are told to write tidy ~4-line blocks
 MAX_LINE_CHARS = 80       # longer lines get rushed or truncated by the models' per-line tokenising
 
@@ -102,6 +105,8 @@ def detect_language(text: str) -> str:
     text = " ".join((text or "").split())
     if not _LETTER.search(text):
         return "en"
+    if all(word.strip(",.!?'-").lower() in VOCABLES for word in text.split()):
+        return "en"  # "la la la", "oh yeah": sung syllables, not a language (detectors say Esperanto)
     by_script = _script_language(text)
     if by_script:
         return by_script
@@ -132,7 +137,9 @@ def detect_song_language(lyrics: str) -> str:
     English is mixed in (as ACE-Step v1 does); 'en' for instrumental or empty lyrics."""
     counts: dict[str, int] = {}
     for line, code in line_languages(lyrics):
-        weight = max(1, len(line.split()))
+        # CJK writes no spaces: count its characters as words so a line weighs what it sings
+        weight = max(1, len(line.split()) + len(_HAN.findall(line)) + len(_HANGUL.findall(line))
+                     + len(_KANA.findall(line)))
         counts[code] = counts.get(code, 0) + weight
     if not counts:
         return "en"

@@ -111,6 +111,17 @@ def audio_seconds(audio: str) -> float | None:
         raise InputFileError(f"audio file not found: {path}", field="audio")
     if path.is_dir():
         raise InputFileError(f"{path} is a directory, not an audio file", field="audio")
+    if path.suffix.lower() == ".wav":
+        # The stdlib reads a PCM WAV header without importing numpy/soundfile (~80 ms): plans stay fast.
+        import wave
+
+        try:
+            with wave.open(str(path), "rb") as handle:
+                frames, rate = handle.getnframes(), handle.getframerate()
+            if frames > 0 and rate > 0:
+                return frames / rate
+        except (wave.Error, EOFError, OSError):
+            pass  # float WAV, WAVE_FORMAT_EXTENSIBLE, damaged: soundfile decides below
     try:
         import soundfile
 
@@ -185,7 +196,7 @@ def _variation_tags(tags: str, count: int) -> list[str]:
 
 
 def _section_window(intent: Intent, lyrics: str | None, source_seconds: float | None
-                    ) -> tuple[times.Window, str] | None:
+                    ) -> tuple[times.Window, Any] | None:
     """Estimate where a named section sits from the lyrics' line positions (an estimate, said so)."""
     if not lyrics or source_seconds is None or not intent.section:
         return None
@@ -202,7 +213,7 @@ def _section_window(intent: Intent, lyrics: str | None, source_seconds: float | 
     start = sum(weights[:pick]) / total * source_seconds
     end = sum(weights[:pick + 1]) / total * source_seconds
     start, end = max(0.0, round(start - 2.0, 2)), min(source_seconds, round(end + 2.0, 2))
-    return times.Window(start, end, text=f"section [{sections[pick].name}]"), sections[pick].name
+    return times.Window(start, end, text=f"section [{sections[pick].name}]"), sections[pick]
 
 
 def make_plan(request: str, audio: str | None = None, lyrics: str | None = None, provider: str = "auto",
@@ -241,7 +252,13 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
     task = _choose_task(intent, audio, forced_model, reasons)
 
     # -- vocals and languages
-    instrumental = _instrumental(intent, lyrics, over, reasons)
+    # An edit of a track whose vocals we know nothing about keeps the model's default (empty
+    # lyrics, no vocal/instrumental tag) rather than forcing '[inst]' into a sung song.
+    vocals_unknown = (task != "generate" and not (lyrics or "").strip() and "instrumental" not in over
+                      and not intent.instrumental_words and not intent.vocal_words)
+    instrumental = False if vocals_unknown else _instrumental(intent, lyrics, over, reasons)
+    if vocals_unknown:
+        reasons.append("edit with no lyrics and no vocal words: empty lyrics (the model follows the track)")
     languages: list[str] = []
     song_language = "en"
     if lyrics and not instrumental:
@@ -290,7 +307,10 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
         raise InputError(f"{model.id} is not a hosted model", field="model")  # a routing bug guard
 
     # -- input fields
-    tags = over.get("tags") or prompt.build_tags(intent, instrumental=instrumental)
+    tags = over.get("tags") or prompt.build_tags(intent, instrumental=instrumental, vocals_unknown=vocals_unknown)
+    if task != "generate" and "tags" not in over and tags.startswith(prompt.EDIT_FALLBACK_TAGS):
+        warnings.append("no style words in the request: pass --tags describing the song (genre, "
+                        "instruments, BPM) so the new part matches it")
     count = intent.count[0] if intent.count and task == "generate" else 1
     if count > 1:
         reasons.append(f"batch of {count} ('{intent.count[1]}'): varied tag combos, one take each")
@@ -517,14 +537,11 @@ def _inpaint_step(intent: Intent, model: Any, provider: str, tags: str, lyrics: 
             raise InputError(f"no time range for {what}", field="request",
                              hint=f"say where it is, e.g. 'fix {what} from 1:05 to 1:25' (or pass --lyrics "
                                   "with section markers so the planner can estimate it)")
-        window, name = estimate
-        reasons.append(f"window {window.start:g}-{window.end:g} s estimated from the lyrics' [{name}] position: "
-                       "give exact times for precision")
+        window, section = estimate
+        reasons.append(f"window {window.start:g}-{window.end:g} s estimated from the lyrics' [{section.name}] "
+                       "position: give exact times for precision")
         warnings.append("the window is an estimate from line counts; check it against the track")
-        from aimusic.lyrics import parse_sections
-
-        picked = [s for s in parse_sections(lyrics or "") if s.name == name]
-        section_lyrics = f"[{name}]\n" + "\n".join(picked[0].lines) if picked and picked[0].lines else None
+        section_lyrics = f"[{section.name}]\n" + "\n".join(section.lines) if section.lines else None
     start, end, start_anchor, end_anchor = window.start, window.end, window.start_anchor, window.end_anchor
     if source_seconds is not None:
         abs_start, abs_end = window.absolute(source_seconds)

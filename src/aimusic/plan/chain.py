@@ -6,17 +6,7 @@ context + new material stays within the model's limit; the runner joins the resu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 MIN_CONTEXT_SECONDS = 30.0   # less context than this and the continuation loses the groove
-
-
-@dataclass
-class Extend:
-    side: str                 # "before" | "after"
-    seconds: float            # new material this call adds
-    context_seconds: float    # length of the source clip given to the call
-    whole_source: bool        # the context is the whole current track (first call only)
 
 
 def chain_extension(source_seconds: float, before: float, after: float, max_total: float
@@ -41,7 +31,11 @@ def chain_extension(source_seconds: float, before: float, after: float, max_tota
             remaining_before -= b
             remaining_after -= a
             current += a + b
-    budget = max_total - MIN_CONTEXT_SECONDS
+    # keep at least MIN_CONTEXT_SECONDS of context (half the limit for models with tiny limits), so
+    # every call adds a positive amount and the loop ends
+    budget = max_total - min(MIN_CONTEXT_SECONDS, max_total / 2.0)
+    if budget <= 0:
+        raise ValueError(f"a model limit of {max_total} s leaves no room to extend")
     for side in ("before", "after"):
         remaining = remaining_before if side == "before" else remaining_after
         while remaining > 1e-9:

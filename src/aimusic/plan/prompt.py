@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from aimusic.plan.intent import Intent
 
@@ -49,16 +50,17 @@ VOCAL_TYPES = (
 LOOP_TAGS = "seamless loop, consistent groove"
 
 
+@lru_cache(maxsize=None)
+def _vocab_pattern(vocab: tuple[str, ...]) -> re.Pattern[str]:
+    # One alternation, longest terms first, so a longer term wins over the shorter ones inside it
+    # (one compiled pattern instead of one per term: the planner must start fast).
+    terms = sorted(vocab, key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in terms) + r")(?![\w-])")
+
+
 def _terms_in_order(text: str, vocab: tuple[str, ...]) -> list[tuple[int, str]]:
     """(position, term) of every vocabulary term in `text`; a longer term hides the shorter ones inside it."""
-    found: list[tuple[int, int, str]] = []
-    for term in sorted(vocab, key=len, reverse=True):
-        for match in re.finditer(r"(?<![\w-])" + re.escape(term) + r"(?![\w-])", text):
-            start, end = match.span()
-            if any(s <= start < e or s < end <= e for s, e, _ in found):
-                continue
-            found.append((start, end, term))
-    return [(start, term) for start, _, term in sorted(found)]
+    return [(match.start(), match.group(0)) for match in _vocab_pattern(vocab).finditer(text)]
 
 
 def style_terms(intent: Intent) -> list[str]:
@@ -74,14 +76,18 @@ def style_terms(intent: Intent) -> list[str]:
     return seen
 
 
-def build_tags(intent: Intent, *, instrumental: bool, extra: list[str] | None = None) -> str:
+EDIT_FALLBACK_TAGS = "matching the original track's style, same tempo and key"
+
+
+def build_tags(intent: Intent, *, instrumental: bool, extra: list[str] | None = None,
+               vocals_unknown: bool = False) -> str:
     """ACE-Step tags: genre, mood, instruments, vocal type, BPM, loop words; never empty."""
     terms = style_terms(intent)
     if intent.game_loop or "seamless" in intent.text:
         terms += [t.strip() for t in LOOP_TAGS.split(",") if t.strip() not in terms]
-    if instrumental and "instrumental" not in terms:
+    if instrumental and "instrumental" not in terms and not vocals_unknown:
         terms.append("instrumental")
-    if not instrumental and not any(t in VOCAL_TYPES for t in terms):
+    if not instrumental and not vocals_unknown and not any(t in VOCAL_TYPES for t in terms):
         terms.append("vocals")
     if intent.bpm:
         terms.append(f"{intent.bpm} BPM")
@@ -89,8 +95,9 @@ def build_tags(intent: Intent, *, instrumental: bool, extra: list[str] | None = 
         if term not in terms:
             terms.append(term)
     if not [t for t in terms if t not in ("instrumental", "vocals") and not t.endswith("BPM")]:
-        # Nothing recognised: fall back to the request's own words, which ACE reads as free text.
-        fallback = re.sub(r"\s+", " ", intent.request).strip(" .,;")[:200]
+        # Nothing recognised. A new piece: the request's own words, which ACE reads as free text.
+        # An edit: the request describes the change, not the music, so ask for continuity instead.
+        fallback = EDIT_FALLBACK_TAGS if intent.edit else re.sub(r"\s+", " ", intent.request).strip(" .,;")[:200]
         terms.insert(0, fallback)
     return ", ".join(terms)
 

@@ -24,6 +24,11 @@ _NUMBER_WORDS = {
 _TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
+# One pattern each for "twenty-five" and for the number words (compiled once: start-up speed).
+_COMPOUND = re.compile(rf"\b({'|'.join(_TENS)})[- ]({'|'.join(_UNITS)})\b")
+_WORDS = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(_NUMBER_WORDS, key=len, reverse=True))
+                    + r")\b")
+
 SEC = r"(?:s|sec|secs|second|seconds)"
 MIN = r"(?:m|min|mins|minute|minutes)"
 NUM = r"\d+(?:\.\d+)?"
@@ -50,11 +55,8 @@ def words_to_numbers(text: str) -> str:
     text = re.sub(r"\ban? minute and a half\b", "1.5 minutes", text)
     text = re.sub(r"\b(\d+(?:\.\d+)?) and a half (minutes?|seconds?)\b",
                   lambda m: f"{float(m.group(1)) + 0.5:g} {m.group(2)}", text)
-    for tens in _TENS:
-        for unit in _UNITS:
-            text = re.sub(rf"\b{tens}[- ]{unit}\b", str(_NUMBER_WORDS[tens] + _NUMBER_WORDS[unit]), text)
-    for word, value in sorted(_NUMBER_WORDS.items(), key=lambda item: -len(item[0])):
-        text = re.sub(rf"\b{word}\b", str(value), text)
+    text = _COMPOUND.sub(lambda m: str(_NUMBER_WORDS[m.group(1)] + _NUMBER_WORDS[m.group(2)]), text)
+    text = _WORDS.sub(lambda m: str(_NUMBER_WORDS[m.group(0)]), text)
     # "a minute", "an extra minute", "one more minute" (after the number words became digits)
     text = re.sub(r"\ban?\s+((?:extra|more|additional|further)\s+)?(minute|second)\b", r"1 \1\2", text)
     text = re.sub(r"\b(\d+(?:\.\d+)?)\s+(?:more|extra|additional|further)\s+(minutes?|seconds?|mins?|secs?|s|m)\b",

@@ -1,0 +1,155 @@
+"""`aimusic plan`: JSON shape, errors and exit codes, budget, chaining, no I/O beyond inputs."""
+
+import json
+import socket
+
+import pytest
+
+from aimusic.plan import make_plan
+
+KEYS = {"task", "model", "provider", "input", "estimated_cost_usd", "reasons", "steps"}
+
+
+def test_plan_json_keys(cli):
+    result = cli("plan", "a 10-second sonic logo for our bank, must sound expensive", "--provider", "runcomfy",
+                 "--json")
+    assert result.code == 0, result.stderr
+    data = result.json()
+    assert KEYS <= set(data)
+    assert data["model"] == "elevenlabs/elevenlabs/music-generation" and data["task"] == "generate"
+    assert data["input"]["music_length_ms"] == 10000
+    assert data["estimated_cost_usd"] == pytest.approx(0.083)
+    assert isinstance(data["steps"], list) and len(data["steps"]) == 1
+    assert data["command"].startswith("aimusic run elevenlabs/elevenlabs/music-generation --provider runcomfy")
+
+
+def test_plan_text_output(cli):
+    result = cli("plan", "cheap lofi loop, 80 BPM", "--provider", "runcomfy")
+    assert result.code == 0
+    for word in ("task:", "model:", "acestep-ai/ace-step/text-to-audio", "cost:", "aimusic run", "because:",
+                 "'cheap'"):
+        assert word in result.stdout
+
+
+def test_command_line_round_trips(cli):
+    """The printed `aimusic run` line holds exactly the planned input."""
+    import shlex
+
+    data = cli("plan", "cheap lofi loop", "--provider", "sketch", "--json").json()
+    argv = shlex.split(data["command"])
+    assert argv[:3] == ["aimusic", "run", data["model"]]
+    assert json.loads(argv[argv.index("--input") + 1]) == data["input"]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["plan", ""], "empty"),
+    (["plan", "   "], "empty"),
+    (["plan", "fix the bridge from 1:05 to 1:25"], "--audio"),
+    (["plan", "I have a 30 s hook, I need 2 min"], "--audio"),
+])
+def test_bad_requests_exit_65(cli, args, needle):
+    result = cli(*args, "--json")
+    assert result.code == 65
+    assert needle in json.dumps(result.error())
+
+
+def test_impossible_windows_exit_65(cli, wav_file):
+    source = str(wav_file(20.0, sample_rate=8000))
+    result = cli("plan", "fix it from 0:15 to 0:05", "--audio", source)
+    assert result.code == 65 and "before it starts" in result.stderr and "earlier time first" in result.stderr
+    result = cli("plan", "fix it from 0:10 to 0:40", "--audio", source)
+    assert result.code == 65 and "outside" in result.stderr and "inside the track" in result.stderr
+    result = cli("plan", "make this song better", "--audio", source)
+    assert result.code == 65 and "time range" in result.stderr
+    assert cli("plan", "fix 0:01 to 0:02", "--audio", "/no/such/file.wav").code == 66
+
+
+def test_budget_refuses_and_names_the_figure(cli):
+    result = cli("plan", "background music library, 50 tracks", "--provider", "runcomfy", "--budget", "0.5")
+    assert result.code == 65 and "$0.6000" in result.stderr
+    assert cli("plan", "background music library, 50 tracks", "--provider", "runcomfy", "--budget", "1").code == 0
+
+
+def test_chained_extension_past_the_limit(wav_file):
+    source = wav_file(180.0, sample_rate=4000)
+    plan = make_plan("add two minutes at the end", audio=str(source), provider="runcomfy")
+    assert plan.task == "outpaint" and len(plan.steps) == 2
+    first, second = plan.steps
+    assert first.input["extend_after_duration"] == 60 and first.input["audio"] == str(source)
+    assert second.input["extend_after_duration"] == 60 and second.join == "append"
+    assert second.context_seconds + 60 <= 240
+    # every call stays within the 4-minute total and the whole adds 120 s
+    assert sum(s.input["extend_after_duration"] for s in plan.steps) == 120
+    assert plan.estimated_cost_usd == pytest.approx(sum(s.estimated_cost_usd for s in plan.steps))
+    assert any("chained" in r for r in plan.reasons)
+
+
+def test_long_generate_is_chained():
+    plan = make_plan("a six minute ambient piece, cheap", provider="runcomfy")
+    assert [s.task for s in plan.steps] == ["generate", "outpaint"]
+    assert plan.steps[0].input["duration"] == 240
+    assert plan.steps[1].input["extend_after_duration"] == 120 and plan.steps[1].context_seconds == 120
+    plan = make_plan("a nine minute ambient piece, cheap", provider="runcomfy")
+    assert [s.task for s in plan.steps] == ["generate", "outpaint", "outpaint"]
+    assert sum(s.input["extend_after_duration"] for s in plan.steps[1:]) == 300
+    assert all(s.context_seconds + s.input["extend_after_duration"] <= 240 for s in plan.steps[1:])
+
+
+def test_far_window_measured_from_the_end(wav_file):
+    source = wav_file(300.0, sample_rate=2000)
+    plan = make_plan("redo 4:10 to 4:20", audio=str(source), provider="runcomfy")
+    assert (plan.input["start_time"], plan.input["end_time"]) == (50, 40)
+    assert plan.input["start_time_relative_to"] == "end"
+
+
+def test_plan_opens_no_socket_and_writes_nothing(monkeypatch, tmp_path, wav_file):
+    source = wav_file(30.0, sample_rate=8000)
+    lyrics = tmp_path / "lyrics.txt"
+    lyrics.write_text("[Verse]\n我走过那条路\n", encoding="utf-8")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the planner opened a socket")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    from conftest import run_cli
+
+    for args in (["plan", "premium jingle"], ["plan", "I need 2 min", "--audio", str(source)],
+                 ["plan", "a song", "--lyrics", f"@{lyrics}"], ["generate", "lofi", "--dry-run"],
+                 ["edit", str(source), "fix 0:05 to 0:10", "--dry-run", "--json"]):
+        assert run_cli(*args).code == 0
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_plan_lyrics_from_file_and_warnings(cli, tmp_path):
+    path = tmp_path / "l.txt"
+    path.write_text("no markers here\n" + "\n".join(["la"] * 3), encoding="utf-8")
+    data = cli("plan", "pop song", "--lyrics", f"@{path}", "--provider", "runcomfy", "--json").json()
+    assert any("no section markers" in w for w in data["warnings"])
+    assert data["input"]["lyrics"].startswith("[verse]\n")
+    assert cli("plan", "pop song", "--lyrics", "@/no/such.txt").code == 66
+
+
+def test_overrides_win(cli):
+    data = cli("plan", "cheap lofi, 2 minutes", "--provider", "runcomfy", "--tags", "jazz, sax",
+               "--duration", "30", "--vocals", "--json").json()
+    assert data["input"]["tags"] == "jazz, sax" and data["input"]["duration"] == 30
+    data = cli("plan", "cheap lofi", "--model", "acestep-ai/ace-step-1.5/text-to-audio", "--provider", "runcomfy",
+               "--json").json()
+    assert data["model"] == "acestep-ai/ace-step-1.5/text-to-audio"
+    assert cli("plan", "lofi", "--model", "no/such/model").code == 64
+
+
+def test_runcomfy_always_hosted(cli, wav_file):
+    hosted = {"acestep-ai/ace-step/text-to-audio", "acestep-ai/ace-step-1.5/text-to-audio",
+              "elevenlabs/elevenlabs/music-generation", "acestep-ai/ace-step/audio-inpaint",
+              "acestep-ai/ace-step/audio-outpaint"}
+    source = str(wav_file(60.0, sample_rate=8000))
+    for request, audio in [("lofi", None), ("a song in Korean", None), ("brand anthem", None),
+                           ("fix 0:10 to 0:20", source), ("add a 10 second intro", source)]:
+        args = ["plan", request, "--provider", "runcomfy", "--json"] + (["--audio", audio] if audio else [])
+        data = cli(*args).json()
+        assert {s["model"] for s in data["steps"]} <= hosted

@@ -1,0 +1,242 @@
+"""Every common pattern of routing.md routes as its table says, plus paraphrases."""
+
+import pytest
+
+from aimusic.plan import make_plan
+
+ELEVEN = "elevenlabs/elevenlabs/music-generation"
+ACE = "acestep-ai/ace-step/text-to-audio"
+ACE15 = "acestep-ai/ace-step-1.5/text-to-audio"
+INPAINT = "acestep-ai/ace-step/audio-inpaint"
+OUTPAINT = "acestep-ai/ace-step/audio-outpaint"
+HOSTED = {ELEVEN, ACE, ACE15, INPAINT, OUTPAINT}
+
+
+def hosted(request, **kw):
+    plan = make_plan(request, provider="runcomfy", **kw)
+    assert all(step.model in HOSTED for step in plan.steps)
+    return plan
+
+
+# ---- the table of routing.md ----------------------------------------------------------------------
+
+def test_premium_brand_jingle():
+    plan = hosted("premium brand jingle, 5-15 s")
+    assert plan.model == ELEVEN
+    assert plan.input["music_length_ms"] == 15000
+    assert 0.05 <= plan.estimated_cost_usd <= 0.125
+    assert any("brand" in r and "ElevenLabs" in r for r in plan.reasons)
+
+
+def test_background_library_50_tracks():
+    plan = hosted("background music library, 50 tracks")
+    assert plan.model == ACE and plan.count == 50
+    assert plan.estimated_cost_usd == pytest.approx(0.60)  # 50 x 60 s x $0.0002
+    variations = plan.steps[0].variations
+    assert len(variations) == 50 and len(set(variations)) > 10  # varied tag combos
+
+
+def test_multilingual_launch_8_languages():
+    plan = hosted("multilingual launch, the same song in 8 languages")
+    assert plan.model == ACE15
+    assert len(plan.steps) == 8
+    assert len({s.input["tags"] for s in plan.steps}) == 1  # identical tags
+    assert all("lyrics swapped" in s.note for s in plan.steps)
+
+
+def test_game_loop_bed():
+    plan = hosted("game loop bed for a puzzle game")
+    assert plan.model == ACE
+    assert "seamless loop, consistent groove" in plan.input["tags"]
+    assert 60 <= plan.input["duration"] <= 120
+
+
+def test_theme_song_for_a_video(tmp_path):
+    video = tmp_path / "clip.mp4"
+    _write_video(video, seconds=3.0)
+    lyrics = "[Verse]\nWe ride the night\n[Chorus]\nShine on, shine on"
+    plan = hosted("theme song for my travel video", lyrics=lyrics, video=str(video))
+    assert plan.model == ELEVEN
+    assert abs(plan.input["music_length_ms"] - 5000) <= 1  # 3 s video, ElevenLabs' minimum is 5 s
+    assert "[Verse] We ride the night" in plan.input["prompt"] and "[Chorus]" in plan.input["prompt"]
+    assert plan.input["force_instrumental"] is False
+
+
+def test_theme_song_length_matches_video(tmp_path):
+    video = tmp_path / "long.mp4"
+    _write_video(video, seconds=7.0)
+    plan = hosted("theme song for a video", video=str(video))
+    assert plan.input["music_length_ms"] == pytest.approx(7000, abs=60)
+
+
+def test_hook_to_two_minutes(wav_file):
+    source = wav_file(30.0, sample_rate=8000)
+    plan = hosted("I have a 30 s hook, I need 2 min", audio=str(source))
+    assert plan.task == "outpaint" and plan.model == OUTPAINT
+    assert (plan.input["extend_before_duration"], plan.input["extend_after_duration"]) == (30, 60)
+    assert len(plan.steps) == 1
+
+
+def test_second_chorus_came_out_wrong(wav_file):
+    source = wav_file(40.0, sample_rate=8000)
+    lyrics = "[Verse]\na\nb\nc\nd\n[Chorus]\ne\nf\ng\nh\n[Verse]\ni\nj\nk\nl\n[Chorus]\nm\nn\no\np"
+    plan = hosted("my second chorus came out wrong, lofi piano", audio=str(source), lyrics=lyrics)
+    assert plan.task == "inpaint" and plan.model == INPAINT
+    assert 25 <= plan.input["start_time"] < 32 and plan.input["end_time"] >= 38
+    assert "lo-fi" in plan.input["tags"] and "piano" in plan.input["tags"]
+    assert plan.input["lyrics"].startswith("[chorus]\nm")
+
+
+def test_second_chorus_with_times(wav_file):
+    source = wav_file(130.0, sample_rate=8000)
+    plan = hosted("my second chorus came out wrong, it's from 1:40 to 2:00", audio=str(source))
+    assert plan.model == INPAINT and (plan.input["start_time"], plan.input["end_time"]) == (100, 120)
+
+
+def test_cheap_draft_then_premium_polish():
+    plan = hosted("cheap draft first, then premium polish: upbeat indie pop")
+    assert [s.model for s in plan.steps] == [ACE, ELEVEN]
+    assert 0.01 <= plan.steps[0].estimated_cost_usd <= 0.02
+    assert plan.steps[0].input["tags"] == plan.steps[1].input["prompt"].split(". ")[1].rstrip(".").lower() \
+        or "indie pop" in plan.steps[1].input["prompt"]
+
+
+def test_mask_based_edit_is_refused(wav_file):
+    from aimusic.errors import InputError
+
+    source = wav_file(10.0, sample_rate=8000)
+    with pytest.raises(InputError) as info:
+        hosted("remove the vocals from my track", audio=str(source))
+    assert "time range" in str(info.value)
+
+
+# ---- the decision flow: paraphrases --------------------------------------------------------------
+
+GENERATE_CASES = [
+    ("a 10-second sonic logo for our bank, must sound expensive", ELEVEN),
+    ("radio-ready pop hook with female vocals", ELEVEN),
+    ("music for our Super Bowl ad", ELEVEN),
+    ("a commercial for a car brand, 30 seconds, cinematic", ELEVEN),
+    ("client deliverable: uplifting corporate track", ELEVEN),
+    ("jingle for a TV spot, polished and catchy", ELEVEN),
+    ("ad campaign anthem, big drums", ELEVEN),
+    ("a song in Spanish about summer", ACE15),
+    ("K-pop track with Korean vocals", ACE15),
+    ("the same song in Spanish and German", ACE15),
+    ("a bilingual duet in French and English", ACE15),
+    ("Japanese city pop with vocals", ACE15),
+    ("mandarin ballad with piano", ACE15),
+    ("cheap lofi beats for studying", ACE),
+    ("a rough draft of a rock song", ACE),
+    ("20 background tracks for a podcast", ACE),
+    ("a batch of chill loops", ACE),
+    ("stock music library, 100 tracks, corporate", ACE),
+    ("a quick demo of a synthwave idea", ACE),
+    ("budget-friendly ambient bed", ACE),
+    ("menu music loop for my game", ACE),
+    ("placeholder music for a prototype", ACE),
+    ("twelve variations of a happy ukulele tune", ACE),
+    ("chill lofi, 80 BPM", ACE15),
+    ("an epic orchestral piece", ACE15),
+    ("a cheap ad jingle", ACE),  # the cost words win
+]
+
+
+@pytest.mark.parametrize("request_text,model", GENERATE_CASES)
+def test_generate_paraphrases(request_text, model):
+    plan = hosted(request_text)
+    assert plan.task == "generate"
+    assert plan.model == model, plan.reasons
+
+
+EDIT_CASES = [
+    ("fix the bridge from 1:05 to 1:25", "inpaint", INPAINT),
+    ("redo between 40s and 1 min", "inpaint", INPAINT),
+    ("the last 15 seconds sound wrong, redo them", "inpaint", INPAINT),
+    ("repaint 0:10-0:20 with more drums", "inpaint", INPAINT),
+    ("replace the first 10 seconds", "inpaint", INPAINT),
+    ("add a 20 second intro", "outpaint", OUTPAINT),
+    ("one more minute at the end", "outpaint", OUTPAINT),
+    ("extend it by 30 seconds", "outpaint", OUTPAINT),
+    ("make it 45 seconds longer", "outpaint", OUTPAINT),
+    ("add an outro of 20 seconds", "outpaint", OUTPAINT),
+]
+
+
+@pytest.mark.parametrize("request_text,task,model", EDIT_CASES)
+def test_edit_paraphrases(request_text, task, model, wav_file):
+    source = wav_file(90.0, sample_rate=8000)
+    plan = hosted(request_text, audio=str(source))
+    assert (plan.task, plan.model) == (task, model), plan.reasons
+
+
+def test_edit_windows_exact(wav_file):
+    source = wav_file(90.0, sample_rate=8000)
+    plan = hosted("the last 15 seconds sound wrong", audio=str(source))
+    assert plan.input["start_time"] == 15 and plan.input["end_time"] == 0
+    assert plan.input["start_time_relative_to"] == plan.input["end_time_relative_to"] == "end"
+    plan = hosted("one more minute at the end", audio=str(source))
+    assert (plan.input["extend_before_duration"], plan.input["extend_after_duration"]) == (0, 60)
+
+
+def test_budget_picks_elevenlabs_for_a_single_track():
+    assert hosted("an epic orchestral piece, 30 seconds", budget_usd=1.0).model == ELEVEN
+    assert hosted("an epic orchestral piece, 30 seconds").model == ACE15
+
+
+# ---- other providers ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("provider,prefix", [("sketch", "local/sketch/"), ("local", "local/ace-step-1.5-turbo/")])
+def test_local_providers(provider, prefix):
+    plan = make_plan("a song in Spanish", provider=provider)
+    assert plan.model.startswith(prefix) and plan.provider == provider
+
+
+def test_local_sets_vocal_language():
+    plan = make_plan("pop song", provider="local", lyrics="[Verse]\nYo camino por la calle sola\n"
+                                                           "Bajo la luna de verano")
+    assert plan.input["vocal_language"] == "es"
+
+
+def test_elevenlabs_provider_cannot_edit(wav_file):
+    from aimusic.errors import UsageError
+
+    with pytest.raises(UsageError):
+        make_plan("fix 0:01 to 0:02", audio=str(wav_file(4.0)), provider="elevenlabs")
+
+
+def test_auto_provider_order(monkeypatch):
+    plan = make_plan("premium brand jingle, 10 s")
+    assert plan.provider == "sketch" and any("sketch" in r for r in plan.reasons)
+    monkeypatch.setenv("RUNCOMFY_TOKEN", "rc-test-token")
+    plan = make_plan("cheap lofi loop")
+    assert (plan.model, plan.provider) == (ACE, "runcomfy")
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "el-test-key")
+    plan = make_plan("premium brand jingle, 10 s")
+    assert (plan.model, plan.provider) == (ELEVEN, "elevenlabs")
+    assert make_plan("cheap lofi loop").provider == "runcomfy"
+
+
+def test_v1_models_get_romanised_lyrics():
+    lyrics = "[Verse]\n我走过那条路\n[Chorus]\n我走过"
+    plan = make_plan("cheap draft", provider="runcomfy", lyrics=lyrics)
+    # non-English vocals go to ACE-Step 1.5 (native script) ...
+    assert plan.model == ACE15 and "我走过" in plan.input["lyrics"]
+    # ... unless the v1 model is asked for: then the lyrics are romanised with prefixes
+    plan = make_plan("cheap draft", provider="runcomfy", lyrics=lyrics, overrides={"model": ACE})
+    assert "[zh] wo3zou3guo4" in plan.input["lyrics"]
+
+
+def _write_video(path, seconds):
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for _ in range(int(seconds * 10)):
+            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
