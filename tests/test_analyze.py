@@ -70,6 +70,11 @@ def test_bs1770_reference_level(analyze):
     assert result["loudness_range_lu"] == pytest.approx(0.0, abs=0.1)
 
 
+def test_a_perfectly_periodic_file_reads_as_loopable(analyze):
+    # music_like repeats exactly every 4 s: 12 s of it wraps onto its first beat like any beat
+    assert analyze(music_like(12, RATE), RATE)["loop_seam"]["seamless"]
+
+
 def test_silence_gap_at_a_known_time(analyze):
     body = music_like(8, RATE)
     gapped = np.concatenate([body[:, :3 * RATE], np.zeros((2, RATE), np.float32), body[:, 3 * RATE:]], axis=1)
@@ -97,11 +102,13 @@ def test_clipping_and_loopability(analyze):
     result = analyze(clipped, RATE)
     assert result["clipped_samples"] > 1000
     assert result["sample_peak_dbfs"] == pytest.approx(0.0, abs=0.01)
-    naive = music_like(12, RATE)[:, int(0.3 * RATE): int(3.6 * RATE)]
-    assert not analyze(naive, RATE)["loop_seam"]["seamless"]
+    from test_finish_dsp import pad_with_kicks
+
     from aimusic.audio.loop import make_loop
 
-    loop, _ = make_loop(music_like(12, RATE), RATE, 4.0)
+    naive = pad_with_kicks(12, RATE, 120)[:, int(0.3 * RATE): int(3.6 * RATE)]
+    assert not analyze(naive, RATE)["loop_seam"]["seamless"]
+    loop, _ = make_loop(pad_with_kicks(12, RATE, 120), RATE, 4.0)
     looped = analyze(loop, RATE)
     assert looped["loop_seam"]["seamless"] and looped["loopability"] > analyze(naive, RATE)["loopability"]
 
