@@ -557,7 +557,7 @@ class _Builder:
             step_size = 2 if offset < section.bars - 2 else 1
             for step in range(0, 16, step_size):
                 self.add(drums, self.time(bar, step), self.step_s, SNARE,
-                         0.3 + 0.6 * (offset * 16 + step) / (section.bars * 16))
+                         0.2 + 0.45 * (offset * 16 + step) / (section.bars * 16))
         if fill:
             self.fill(drums, bar, level)
 

@@ -66,7 +66,7 @@ VOICES: dict[str, Voice] = {
     "synth_bass": Voice(*_saw(10, 0.5, 2.5, 1.0), attack=0.003, release=0.05, gain=0.8),
     "finger_bass": Voice((1, 2, 3, 4, 5), (1, 0.5, 0.25, 0.12, 0.06), (0.6, 1.5, 2.5, 3.5, 4.5),
                          attack=0.004, release=0.06, noise=0.02, gain=1.0),
-    "sub_bass": Voice((1, 2, 3), (1, 0.25, 0.06), (0.3, 0.6, 1.0), attack=0.005, release=0.08, gain=1.1),
+    "sub_bass": Voice((1, 2, 3), (1, 0.25, 0.06), (0.3, 0.6, 1.0), attack=0.005, release=0.08, gain=0.7),
     "upright_bass": Voice((1, 2, 3, 4), (1, 0.45, 0.2, 0.1), (1.5, 2.5, 4.0, 5.5), attack=0.006, release=0.08,
                           noise=0.03, gain=1.1, max_ring=2.0),
     "slap_bass": Voice(*_saw(9, 1.2, 2.0, 1.0), attack=0.001, release=0.05, noise=0.05, gain=0.85),
@@ -102,7 +102,7 @@ VOICES["guitar"] = VOICES["clean_guitar"]
 VOICES["bass"] = VOICES["finger_bass"]
 
 # Which voice plays through the soft low-pass "tone" of each role (relative mix levels).
-ROLE_GAIN = {"drums": 1.0, "bass": 0.75, "chords": 0.4, "pad": 0.3, "arp": 0.22, "lead": 0.36}
+ROLE_GAIN = {"drums": 1.0, "bass": 0.68, "chords": 0.4, "pad": 0.3, "arp": 0.25, "lead": 0.42}
 ROLE_REVERB = {"drums": 0.08, "bass": 0.0, "chords": 0.25, "pad": 0.45, "arp": 0.4, "lead": 0.3}
 
 
@@ -115,10 +115,11 @@ _TABLE_SIZE = 4096
 
 @lru_cache(maxsize=512)
 def _wavetable(voice_name: str, max_ratio: int) -> np.ndarray:
-    """One cycle of a steady voice (partials up to `max_ratio`, below Nyquist), plus a wrap sample."""
+    """One cycle of a steady voice (partials up to `max_ratio`, below Nyquist), plus two wrap
+    samples (a float32 phase just under 1.0 can round to exactly 1.0)."""
     voice = VOICES[voice_name]
-    x = np.arange(_TABLE_SIZE + 1, dtype=np.float64) / _TABLE_SIZE
-    table = np.zeros(_TABLE_SIZE + 1, dtype=np.float64)
+    x = np.arange(_TABLE_SIZE + 2, dtype=np.float64) / _TABLE_SIZE
+    table = np.zeros(_TABLE_SIZE + 2, dtype=np.float64)
     for ratio, amp in zip(voice.ratios, voice.amps):
         if ratio <= max_ratio:
             table += amp * np.sin(2 * np.pi * ratio * x + ratio)
