@@ -34,7 +34,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=180.0)
     args = parser.parse_args()
 
-    import numpy as np
     import soundfile as sf
     from conftest import music_like
 

@@ -11,6 +11,7 @@ the result against `pyloudnorm.Meter.integrated_loudness` to 0.01 LU.
 from __future__ import annotations
 
 import math
+import os
 from functools import lru_cache
 
 import numpy as np
@@ -23,6 +24,7 @@ BLOCK_OVERLAP = 0.75
 SHORT_TERM_S = 3.0
 # BS.1770 channel weights in pyloudnorm's order (L, R, C, Ls, Rs); further channels count as 1.0.
 CHANNEL_GAINS = (1.0, 1.0, 1.0, 1.41, 1.41)
+_THREADED_FRAMES = 1 << 20  # below ~20 s, thread start-up costs more than it saves
 
 
 @lru_cache(maxsize=16)
@@ -60,12 +62,20 @@ def _hop_power(samples: np.ndarray, sample_rate: int, hop: int) -> np.ndarray:
     sos = _k_weighting_sos(sample_rate).astype(np.float32)
     gains = _channel_gains(samples.shape[0])
     count = samples.shape[1] // hop
-    total = np.zeros(count)
-    for channel in range(samples.shape[0]):
+
+    def channel_power(channel: int) -> np.ndarray:
         filtered = sosfilt(sos, np.asarray(samples[channel], dtype=np.float32))[: count * hop]
-        total += gains[channel] * np.einsum("ij,ij->i", filtered.reshape(count, hop),
-                                            filtered.reshape(count, hop), dtype=np.float64)
-    return total
+        shaped = filtered.reshape(count, hop)
+        return gains[channel] * np.einsum("ij,ij->i", shaped, shaped, dtype=np.float64)
+
+    channels = range(samples.shape[0])
+    if samples.shape[0] > 1 and samples.shape[1] >= _THREADED_FRAMES and (os.cpu_count() or 1) > 1:
+        # scipy's sosfilt releases the GIL: filter the channels side by side
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(samples.shape[0], os.cpu_count() or 1)) as pool:
+            return np.sum(list(pool.map(channel_power, channels)), axis=0)
+    return np.sum([channel_power(c) for c in channels], axis=0)
 
 
 def _windowed_means(power: np.ndarray, sample_rate: int, window_s: float, step_s: float) -> np.ndarray:

@@ -10,8 +10,6 @@ below that bound are skipped with certainty, not by guesswork.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from aimusic.audio.io import db_to_gain, gain_to_db
@@ -207,9 +205,3 @@ def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float =
 
 def _db(value: float) -> float:
     return round(gain_to_db(value), 3) if value > 0 else float("-inf")
-
-
-def headroom_db(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float) -> float:
-    """How far (dB) the true peak sits under the ceiling (negative: over it)."""
-    peak = true_peak(samples, sample_rate)
-    return math.inf if peak == 0 else ceiling_dbtp - gain_to_db(peak)
