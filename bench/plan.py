@@ -70,17 +70,20 @@ def main() -> None:
             walls, cpus = [r[0] for r in runs], [r[1] for r in runs]
             results[label] = (statistics.median(walls), min(walls), statistics.median(cpus))
     base_wall, base_best, base_cpu = results[CASES[0][0]]
-    print(f"{'case':50s} {'wall med':>9s} {'wall best':>9s} {'cpu med':>8s} {'best-wall over base':>20s}")
-    worst = 0.0
+    print(f"{'case':50s} {'wall med':>9s} {'wall best':>9s} {'cpu med':>8s} {'wall over':>10s} {'cpu over':>9s}")
+    worst_wall = worst_cpu = 0.0
     for label, (median, best, cpu) in results.items():
-        over = best - base_best
+        wall_over, cpu_over = best - base_best, cpu - base_cpu
         if label != CASES[0][0] and "lyrics" not in label:
-            worst = max(worst, over)
-        print(f"{label:50s} {median * 1000:7.0f}ms {best * 1000:7.0f}ms {cpu * 1000:6.0f}ms {over * 1000:18.0f}ms")
-    verdict = "OK" if worst < 0.300 else "OVER"
-    print(f"worst case without lyrics, best wall time over bare python: {worst * 1000:.0f} ms "
-          f"(target < 300 ms): {verdict}")
-
+            worst_wall, worst_cpu = max(worst_wall, wall_over), max(worst_cpu, cpu_over)
+        print(f"{label:50s} {median * 1000:7.0f}ms {best * 1000:7.0f}ms {cpu * 1000:6.0f}ms "
+              f"{wall_over * 1000:8.0f}ms {cpu_over * 1000:7.0f}ms")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall times inflate under load; "
+          "CPU time does not)")
+    for name, value in (("best wall", worst_wall), ("median CPU", worst_cpu)):
+        verdict = "OK" if value < 0.300 else "OVER"
+        print(f"worst case without lyrics, {name} over bare python: {value * 1000:.0f} ms "
+              f"(target < 300 ms): {verdict}")
 
 if __name__ == "__main__":
     main()

@@ -240,3 +240,67 @@ def _write_video(path, seconds):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+
+
+# ---- languages from the lyrics, overrides, edits of unknown vocals ----------------------------------
+
+@pytest.mark.parametrize("lyrics,code", [
+    ("[Verse]\n我走过那条路\n[Chorus]\n我们一起唱", "zh"),
+    ("[Verse]\n私は東京へ歩いた\n[Chorus]\n桜が咲いた", "ja"),
+    ("[Verse]\n나는 걸었다\n[Chorus]\n사랑해 너를", "ko"),
+    ("[Verse]\nCaminando por la ciudad de noche\n[Chorus]\nBailamos hasta el amanecer", "es"),
+])
+def test_non_english_lyrics_route_to_ace15(lyrics, code):
+    plan = hosted("a pop song", lyrics=lyrics)
+    assert plan.model == ACE15 and plan.language == code
+    assert any(f"lyrics in {code}" in r for r in plan.reasons)
+
+
+def test_english_lyrics_stay_on_the_cost_ladder():
+    plan = hosted("cheap pop demo", lyrics="[Verse]\nI walk alone tonight\n[Chorus]\nShine on me")
+    assert plan.model == ACE and plan.language == "en"
+    assert plan.input["lyrics"].startswith("[Verse]\nI walk")
+
+
+def test_language_override():
+    plan = make_plan("pop song", provider="local", overrides={"language": "ko"})
+    assert plan.input["vocal_language"] == "ko"
+    assert hosted("pop song", overrides={"language": "ko"}).model == ACE15
+
+
+def test_edit_with_unknown_vocals_keeps_lyrics_empty(wav_file):
+    plan = hosted("fix 0:10 to 0:20", audio=str(wav_file(30.0, sample_rate=8000)))
+    assert plan.input["lyrics"] == "" and "instrumental" not in plan.input["tags"]
+    assert any("--tags" in w for w in plan.warnings)
+    plan = hosted("fix 0:10 to 0:20, jazzy piano, instrumental", audio=str(wav_file(30.0, sample_rate=8000)))
+    assert plan.input["lyrics"] == "[inst]" and "piano" in plan.input["tags"]
+
+
+def test_url_source_needs_no_io():
+    plan = hosted("add a 20 second intro", audio="https://example.com/song.mp3")
+    assert plan.task == "outpaint" and plan.source_seconds is None
+    assert any("URL" in w for w in plan.warnings)
+
+
+def test_elevenlabs_prompt_shape():
+    plan = hosted("radio-ready pop anthem, female lead vocal, 120 BPM",
+                  lyrics="[Verse]\nWe ride tonight\nUnder neon light\n[Chorus]\nShine on")
+    prompt = plan.input["prompt"]
+    assert prompt.startswith("radio-ready pop anthem")
+    assert "[Verse] We ride tonight / Under neon light [Chorus] Shine on" in prompt
+    assert plan.input["force_instrumental"] is False
+    plan = hosted("an instrumental ad, 30 s")
+    assert plan.input["force_instrumental"] is True and plan.input["music_length_ms"] == 30000
+
+
+def test_tags_from_style_words():
+    plan = hosted("cheap upbeat lofi hip hop with piano and vinyl crackle, female vocals, 85 BPM")
+    tags = [t.strip() for t in plan.input["tags"].split(",")]
+    assert tags == ["upbeat", "lo-fi hip hop", "piano", "vinyl crackle", "female vocals", "85 BPM"]
+
+
+def test_reasons_name_the_words():
+    plan = hosted("music for our Super Bowl ad")
+    assert any("'super bowl'" in r and "'ad'" in r for r in plan.reasons)
+    plan = hosted("background music library, 50 tracks")
+    assert any("'library'" in r and "'50 tracks'" in r for r in plan.reasons)

@@ -293,7 +293,8 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
     family = route.BASE
     if task == "generate":
         family = route.choose_family(intent, song_language=song_language, languages=all_languages,
-                                     budget_usd=budget_usd, seconds=seconds or 60.0, reasons=reasons)
+                                     budget_usd=budget_usd, seconds=seconds or 60.0, reasons=reasons,
+                                     lyric_languages=languages)
     if forced_model is not None:
         from aimusic.api import choose_provider as api_choose_provider
 
@@ -308,6 +309,10 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
 
     # -- input fields
     tags = over.get("tags") or prompt.build_tags(intent, instrumental=instrumental, vocals_unknown=vocals_unknown)
+    if not instrumental and not vocals_unknown and not (lyrics or "").strip() and "prompt" not in \
+            model.input_model.model_fields:
+        warnings.append("vocals without lyrics: ACE-Step then sings vague syllables; pass --lyrics "
+                        "(with [Verse]/[Chorus] markers)")
     if task != "generate" and "tags" not in over and tags.startswith(prompt.EDIT_FALLBACK_TAGS):
         warnings.append("no style words in the request: pass --tags describing the song (genre, "
                         "instruments, BPM) so the new part matches it")
@@ -405,6 +410,9 @@ def _instrumental(intent: Intent, lyrics: str | None, over: dict[str, Any], reas
             reasons.append("lyrics are '[inst]': instrumental")
             return True
         reasons.append("lyrics given: vocal")
+        return False
+    if "language" in over:
+        reasons.append(f"--language {over['language']}: a song with vocals")
         return False
     if intent.multilingual and not intent.instrumental_words:
         reasons.append("languages named: a song with vocals")

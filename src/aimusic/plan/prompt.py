@@ -69,7 +69,7 @@ def style_terms(intent: Intent) -> list[str]:
     terms = _terms_in_order(text, GENRES + MOODS + INSTRUMENTS + VOCAL_TYPES)
     seen: list[str] = []
     for _, term in sorted(terms):
-        canonical = {"lofi": "lo-fi", "rnb": "r&b", "hip-hop": "hip hop", "expensive": "luxurious",
+        canonical = {"lofi": "lo-fi", "lofi hip hop": "lo-fi hip hop", "rnb": "r&b", "hip-hop": "hip hop", "expensive": "luxurious",
                      "8bit": "8-bit", "indie-pop": "indie pop"}.get(term, term)
         if canonical not in seen:
             seen.append(canonical)
@@ -120,7 +120,8 @@ def elevenlabs_prompt(intent: Intent, tags: str, lyrics: str | None, *, instrume
     """One prompt: the brief in the user's words, the style, then the lyrics with inline markers."""
     brief = re.sub(r"\s+", " ", intent.request).strip().rstrip(".")
     style = ", ".join(t.strip() for t in tags.split(",")
-                      if t.strip() and t.strip().lower() not in brief.lower() and t.strip() != "instrumental")
+                      if t.strip() and t.strip().lower().replace("-", " ") not in brief.lower().replace("-", " ")
+                      and t.strip() != "instrumental")
     parts = [brief + "."]
     if style:
         parts.append(style[0].upper() + style[1:] + ".")

@@ -42,7 +42,8 @@ def _quote(words: list[str]) -> str:
 
 
 def choose_family(intent: Intent, *, song_language: str, languages: list[str],
-                  budget_usd: float | None, seconds: float, reasons: list[str]) -> str:
+                  budget_usd: float | None, seconds: float, reasons: list[str],
+                  lyric_languages: list[str] | None = None) -> str:
     """Steps 2-4 of the decision flow, each recorded with the words that fired it."""
     if intent.premium:
         if intent.draft_then_polish:
@@ -63,8 +64,10 @@ def choose_family(intent: Intent, *, song_language: str, languages: list[str],
             why.append(_quote(intent.multi_words))
         if intent.language_count:
             why.append(f"'{intent.language_count} languages'")
-        if song_language != "en" or non_english:
-            why.append(f"lyrics in {', '.join(languages) or song_language}")
+        if lyric_languages and (song_language != "en" or len(lyric_languages) > 1):
+            why.append(f"lyrics in {', '.join(lyric_languages)}")
+        elif song_language != "en" and not intent.language_words:
+            why.append(f"--language {song_language}")
         reasons.append(f"non-English or several languages ({'; '.join(why)}) -> ACE-Step 1.5 (decision step 3)")
         return MULTILINGUAL
     if intent.cost_sensitive:
