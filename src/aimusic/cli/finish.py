@@ -29,7 +29,7 @@ MAX_LOSSY_TRIES = 3
               help="True-peak ceiling, dBTP (default -1 with any loudness target).")
 @click.option("--fade-in", type=float, default=0.0, show_default=True, help="Fade-in, seconds.")
 @click.option("--fade-out", type=float, default=None,
-              help="Fade-out, seconds (with --length: the fade at the cut; default 10%% of it, 0.5-3 s).")
+              help="Fade-out, seconds (with --length: the fade at the cut; default 10% of it, 0.5-3 s).")
 @click.option("--fade-in-shape", type=click.Choice(FADE_SHAPES), default="sine", show_default=True)
 @click.option("--fade-out-shape", type=click.Choice(FADE_SHAPES), default="exp", show_default=True)
 @click.option("--trim-silence", is_flag=True, help="Cut leading and trailing silence (below -60 dBFS).")
