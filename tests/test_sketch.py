@@ -284,6 +284,9 @@ def test_seamless_loop_wraps_without_a_seam_and_the_measure_can_fail():
         assert seam_ratios(plain.samples)[0] > 2.0
     cut = looped.samples[:, :-1234]                                         # ambient, wrapped mid-note
     assert seam_ratios(cut)[1] > 2.0
+    soundfont_loop = render(compose(ComposeRequest(tags="lofi, seamless loop", duration=12, seed=1)), "soundfont", 1)
+    spectral, discontinuity = seam_ratios(soundfont_loop.samples)
+    assert spectral < 1.2 and discontinuity < 0.6
 
 
 def test_loop_field_and_whole_bar_length(tmp_path):
@@ -404,3 +407,15 @@ def test_every_voice_renders_every_pitch_cleanly():
         for drum in (36, 37, 38, 39, 42, 44, 46, 49, 51, 45, 47, 50, 70):
             hit = render_drum(drum, 48000, genre)
             assert np.isfinite(hit).all() and 0 < np.abs(hit).max() <= 1.0
+
+
+def test_same_seed_same_bytes_across_processes(cli_subprocess, tmp_path):
+    """Nothing may depend on hash order or process state (PYTHONHASHSEED differs per run)."""
+    payload = json.dumps({"tags": "reggaeton, piano, dark, vinyl, mystery-word", "duration": 8, "seed": 21})
+    digests = []
+    for index, hash_seed in enumerate(("1", "2")):
+        res = cli_subprocess("run", GEN, "--input", payload, "-o", tmp_path / str(index), "--midi",
+                             env={"PYTHONHASHSEED": hash_seed})
+        assert res.code == 0, res.stderr
+        digests.append(sorted(_digest(str(p)) for p in (tmp_path / str(index)).glob("*.*") if p.suffix != ".json"))
+    assert digests[0] == digests[1] and len(digests[0]) == 2

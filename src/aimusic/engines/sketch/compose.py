@@ -180,6 +180,8 @@ def fit_form(template: list[tuple[str, int]], total_bars: int) -> list[tuple[str
     kinds = [k for k, _ in template]
     main = "chorus" if "chorus" in kinds else ("drop" if "drop" in kinds else template[min(1, len(template) - 1)][0])
     first = next((k for k in kinds if k in ("verse", "head", "build")), main)
+    if total_bars < 4:
+        return [(main, total_bars)]
     if total_bars < 16:
         intro, body = total_bars % 4, total_bars - total_bars % 4
         sections = [("intro", intro)] if intro else []
@@ -385,7 +387,7 @@ def compose(request: ComposeRequest) -> Arrangement:
         "instruments": {p.role: p.voice for p in parts},
         "drums": {"on": drums_on, "pattern": _pattern_summary(genre.drums) if drums_on and genre.drums else None,
                   "fills": genre.fill if drums_on else None},
-        "swing": genre.swing, "vinyl": bool(decisions.vinyl or (genre.vinyl and "vinyl" not in decisions.unused)),
+        "swing": genre.swing, "vinyl": bool(decisions.vinyl or genre.vinyl),
         "melody": {"notes": len(builder.melody), "sung_syllables": sum(1 for m in builder.melody if m.syllable),
                    "source": "lyrics" if lyric_sections else "motifs"},
         "ending": "loop (wraps to the start)" if loop else (
@@ -781,7 +783,7 @@ class _Builder:
     def final_chord(self, parts: dict[str, Part], drums: Part, chord: Chord, previous: list[int] | None,
                     drums_on: bool) -> None:
         """The ending: the last bar's tonic chord rings from its downbeat into the tail."""
-        bar_start = self.music_end - self.bar_s
+        bar_start = max(0.0, self.music_end - self.bar_s)
         ring = self.duration - bar_start
         voicing = voice_lead(chord, previous, 48, 67, voices=4)
         for pitch in voicing:

@@ -268,7 +268,7 @@ def render_part(part: Part, sample_rate: int, frames: int, genre: str) -> np.nda
     out = np.zeros(frames, dtype=np.float32)
     for note in part.notes:
         start = int(round(note.start * sample_rate))
-        if start >= frames:
+        if start >= frames or start < 0:
             continue
         if part.is_drum:
             sound = render_drum(note.pitch, sample_rate, genre)
