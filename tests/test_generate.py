@@ -94,3 +94,37 @@ def test_chained_outpaint_runs_and_keeps_the_source(tmp_path, wav_file, monkeypa
     assert (abs(audio[: len(original)] - original) < 1e-4).all()
     assert sorted(p.suffix for p in out.iterdir()) == [".json", ".wav"]
     assert len(json.loads(next(out.glob("*.json")).read_text())["chain"]) == len(plan.steps)
+
+
+def test_edit_runs_inpaint_on_sketch(cli, wav_file, tmp_path):
+    source = wav_file(6.0, sample_rate=44100)
+    result = cli("edit", source, "redo from 2s to 4s, jazzy piano", "-o", tmp_path / "out", "--json")
+    assert result.code == 0, result.stderr
+    data = result.json()
+    assert data["plan"]["task"] == "inpaint" and data["plan"]["input"]["tags"].startswith("jazz, piano")
+    [path] = data["files"]
+    edited, rate = sf.read(path, always_2d=True)
+    original, _ = sf.read(source, always_2d=True)
+    assert edited.shape == original.shape
+    # outside the window (and its crossfades) the track is untouched
+    assert abs(edited[: int(1.5 * rate)] - original[: int(1.5 * rate)]).max() < 1e-3
+
+
+def test_edit_remix_on_sketch_and_not_hosted(cli, wav_file, tmp_path):
+    source = wav_file(4.0, sample_rate=44100)
+    result = cli("edit", source, "remix it in the style of synthwave", "--provider", "sketch", "-o", tmp_path)
+    assert result.code == 0, result.stderr
+    assert cli("plan", "remix it in the style of synthwave", "--audio", source, "--provider", "runcomfy").code == 64
+
+
+def test_unknown_finish_preset_fails_before_running(cli, tmp_path):
+    result = cli("generate", "cheap lofi", "--duration", "3", "--finish", "bogus", "-o", tmp_path / "out")
+    assert result.code == 64 and "streaming" in result.stderr
+    assert "[render]" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_finish_preset_is_applied(cli, tmp_path):
+    result = cli("generate", "cheap lofi", "--duration", "4", "--finish", "streaming", "-o", tmp_path, "--json")
+    assert result.code == 0, result.stderr
+    sidecar = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert sidecar["finish"]["preset"] == "streaming"

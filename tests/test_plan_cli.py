@@ -153,3 +153,44 @@ def test_runcomfy_always_hosted(cli, wav_file):
         args = ["plan", request, "--provider", "runcomfy", "--json"] + (["--audio", audio] if audio else [])
         data = cli(*args).json()
         assert {s["model"] for s in data["steps"]} <= hosted
+
+
+# ---- robustness: any text gives a plan or a clean error ---------------------------------------------
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+WORDS = ["fix", "extend", "add", "intro", "outro", "at the end", "the last", "first", "from", "to", "between",
+         "and", "1:05", "0:30", "2:00", "40s", "1 min", "two minutes", "a minute and a half", "seconds", "-",
+         "cheap", "premium", "brand", "ad", "50 tracks", "Spanish", "Korean", "8 languages", "lofi", "jazz",
+         "vocals", "instrumental", "chorus", "second", "remix", "remove the vocals", "I need", "I have a",
+         "hook", "loop", "game", "then", "polish", "draft", "0", "999 minutes", "0:00", "9999 tracks", ":", "."]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(WORDS), min_size=0, max_size=10),
+       noise=st.text(max_size=20), provider=st.sampled_from(["auto", "runcomfy", "sketch", "local", "elevenlabs"]),
+       with_audio=st.booleans())
+def test_any_request_plans_or_fails_cleanly(words, noise, provider, with_audio, tmp_path_factory):
+    from aimusic.errors import AimusicError
+
+    audio = None
+    if with_audio:
+        audio = str(tmp_path_factory.getbasetemp() / "fuzz.wav")
+        import os
+
+        if not os.path.exists(audio):
+            import numpy as np
+            import soundfile as sf
+
+            sf.write(audio, np.zeros((8000 * 30, 1), np.float32), 8000)
+    request = " ".join(words) + " " + noise
+    try:
+        plan = make_plan(request, audio=audio, provider=provider)
+    except AimusicError as exc:
+        assert exc.exit_code in (64, 65, 66, 77, 78) and exc.message
+        return
+    data = plan.to_dict()
+    assert KEYS <= set(data) and data["steps"]
+    assert data["estimated_cost_usd"] >= 0
+    json.dumps(data)

@@ -304,3 +304,15 @@ def test_reasons_name_the_words():
     assert any("'super bowl'" in r and "'ad'" in r for r in plan.reasons)
     plan = hosted("background music library, 50 tracks")
     assert any("'library'" in r and "'50 tracks'" in r for r in plan.reasons)
+
+
+def test_comfyui_models_and_v1_romanisation():
+    plan = make_plan("cheap lofi", provider="comfyui")
+    assert plan.model == "comfyui/ace-step-v1/text-to-audio"  # cost ladder: the v1 graph
+    lyrics = "[Verse]\n我走过那条路\n[Chorus]\n사랑해"
+    plan = make_plan("a pop song", provider="comfyui", lyrics=lyrics)
+    assert "1.5" in plan.model and plan.input["vocal_language"] == "zh" and "我走过" in plan.input["lyrics"]
+    plan = make_plan("a pop song", provider="comfyui", lyrics=lyrics,
+                     overrides={"model": "comfyui/ace-step-v1/text-to-audio"})
+    assert plan.input["lyrics"].splitlines() == ["[Verse]", "[zh] wo3zou3guo4na4tiao2lu4", "[Chorus]",
+                                                 "[ko] salanghae"]

@@ -142,6 +142,13 @@ def _plan_and_run(request: str, audio: str | None, *, lyrics: str | None, provid
                   fmt: str | None, finish: str, dry_run: bool, as_json: bool) -> None:
     the_plan = _make(request, audio, lyrics, provider, budget, video,
                      _overrides(tags, duration, seed, instrumental, model_id, language))
+    if finish != "none" and not dry_run:
+        from aimusic.audio.finish import PRESETS
+        from aimusic.errors import UsageError
+
+        if finish not in PRESETS:  # before any model runs (and before any money is spent)
+            raise UsageError(f"unknown finish preset {finish!r}", field="finish",
+                             hint=f"choose one of {', '.join(PRESETS)}")
     if dry_run:
         print_plan(the_plan, as_json)
         return

@@ -26,7 +26,7 @@ MOODS = (
     "hopeful", "energetic", "driving", "powerful", "aggressive", "intense", "dark", "moody",
     "melancholic", "melancholy", "sad", "emotional", "nostalgic", "dreamy", "ethereal", "mysterious",
     "tense", "suspenseful", "heroic", "triumphant", "romantic", "warm", "cozy", "sexy", "groovy",
-    "funky", "quirky", "whimsical", "minimal", "minimalist", "lush", "elegant", "luxurious",
+    "funky", "jazzy", "bluesy", "soulful", "rocky", "poppy", "quirky", "whimsical", "minimal", "minimalist", "lush", "elegant", "luxurious",
     "sophisticated", "confident", "bold", "catchy", "anthemic", "festive", "spooky", "gritty",
     "atmospheric", "cinematic", "modern", "vintage", "retro", "futuristic", "organic", "expensive",
     "trustworthy", "friendly", "serious", "focused", "study",
@@ -70,7 +70,8 @@ def style_terms(intent: Intent) -> list[str]:
     seen: list[str] = []
     for _, term in sorted(terms):
         canonical = {"lofi": "lo-fi", "lofi hip hop": "lo-fi hip hop", "rnb": "r&b", "hip-hop": "hip hop", "expensive": "luxurious",
-                     "8bit": "8-bit", "indie-pop": "indie pop"}.get(term, term)
+                     "8bit": "8-bit", "indie-pop": "indie pop",
+                     "jazzy": "jazz", "bluesy": "blues", "soulful": "soul", "rocky": "rock", "poppy": "pop"}.get(term, term)
         if canonical not in seen:
             seen.append(canonical)
     return seen
