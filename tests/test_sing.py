@@ -308,3 +308,30 @@ def test_japanese_without_the_ja_extra_still_sings_kanji(monkeypatch):
     render = sing(simple_melody(line, "ja"), SR, "ja")
     assert [n.voice for n in render.notes if n.starts_syllable] == ["cmn", "cmn", "ja", "cmn", "ja", "cmn", "ja"]
     assert np.max(np.abs(render.samples)) > 0.1
+
+
+def test_speech_does_not_depend_on_what_was_spoken_before():
+    """eSpeak NG keeps wave-generator state between utterances; each word is spoken by a fresh
+    library instance so a word sounds the same whatever came before (and in any process)."""
+    from aimusic.engines.sketch_voice import espeak
+
+    first = espeak.speak("en+f3", "hello").samples
+    espeak.speak("de+m3", "Sternenhimmel über mir")
+    espeak.speak("en+f3", "a long sentence that leaves the generator somewhere else")
+    assert np.array_equal(first, espeak.speak("en+f3", "hello").samples)
+
+
+def test_same_song_gives_identical_samples_in_fresh_processes():
+    import subprocess
+    import sys
+
+    script = ("import hashlib, sys\n"
+              "from aimusic.engines.sketch_voice import sing, espeak\n"
+              "from aimusic.engines.sketch_voice.melody import simple_melody\n"
+              "if sys.argv[1] == 'busy':\n"
+              "    [espeak.speak('en+f3', w) for w in ('other', 'words', 'first', 'hello')]\n"
+              "r = sing(simple_melody('hello world, my old friend', 'en'), 22050, 'en', seed=4)\n"
+              "print(hashlib.sha256(r.samples.tobytes()).hexdigest())\n")
+    hashes = {subprocess.run([sys.executable, "-c", script, mode], capture_output=True, text=True, check=True,
+                             timeout=120).stdout.strip() for mode in ("fresh", "busy")}
+    assert len(hashes) == 1

@@ -2,8 +2,9 @@
 
 The library and its data come from the `espeakng-loader` wheel (no system
 package). eSpeak NG is GPL-3, so it is only loaded at run time, never linked
-or vendored. The C library keeps global state and is not thread-safe: one
-process-wide lock serialises every call, and the library is initialised once.
+or vendored. The C library keeps global state and is not thread-safe: locks
+serialise every call. Phonemes come from one instance initialised once per
+process; speech from a freshly loaded copy per utterance (see `speak`).
 """
 
 from __future__ import annotations
@@ -85,25 +86,8 @@ class _ESpeak:
         )
         if self.sample_rate <= 0:
             raise NotConfiguredError("eSpeak NG failed to initialise", hint="reinstall espeakng-loader")
-        self._chunks: list[np.ndarray] = []
-        self._events: list[tuple[str, int]] = []
-        self._callback = _Callback(self._on_audio)  # kept referenced: the C side holds the pointer
-        lib.espeak_SetSynthCallback(self._callback)
         self._voice: bytes | None = None
         self.lock = threading.Lock()
-
-    def _on_audio(self, wav, count, events) -> int:  # noqa: ANN001 - ctypes callback
-        if count > 0:
-            self._chunks.append(np.ctypeslib.as_array(wav, (count,)).copy())
-        i = 0
-        while events[i].type != _EVENT_LIST_TERMINATED:
-            event = events[i]
-            if event.type == _EVENT_PHONEME:
-                name = event.id.decode("utf-8", "replace")
-                if name:
-                    self._events.append((name, int(event.sample)))
-            i += 1
-        return 0
 
     def set_voice(self, name: str) -> None:
         raw = name.encode()
@@ -112,17 +96,6 @@ class _ESpeak:
         if self.lib.espeak_SetVoiceByName(raw) != 0:
             raise ValueError(f"eSpeak NG has no voice {name!r}")
         self._voice = raw
-
-    def synth(self, voice: str, text: str) -> Speech:
-        with self.lock:
-            self.set_voice(voice)
-            self._chunks, self._events = [], []
-            data = text.encode("utf-8")
-            self.lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
-            self.lib.espeak_Synchronize()
-            samples = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
-            phonemes = tuple(self._events)
-        return Speech(samples=samples, sample_rate=self.sample_rate, phonemes=phonemes)
 
     def phonemes(self, voice: str, text: str) -> list[str]:
         """IPA phonemes of `text` (language-switch markers such as "(en)" dropped)."""
@@ -149,7 +122,7 @@ _instance_lock = threading.Lock()
 
 
 def engine() -> _ESpeak:
-    """The process-wide eSpeak NG instance (loaded on first use)."""
+    """The process-wide eSpeak NG instance for phonemes and voice checks (loaded on first use)."""
     global _instance
     with _instance_lock:
         if _instance is None:
@@ -174,8 +147,103 @@ def word_phonemes(voice: str, word: str) -> tuple[str, ...]:
     return tuple(engine().phonemes(voice, word))
 
 
+# Speech comes from a fresh copy of the library for every utterance. eSpeak NG's wave generator
+# keeps state in C statics between utterances (pitch flutter index, glottal phase, echo buffer,
+# formant smoothing), and espeak_Terminate does not reset them, so the same word sounds slightly
+# different depending on what was spoken before. Unloading and reloading the library (about
+# 10 ms) makes each word a pure function of (voice, text): same input, same bytes, in any
+# process. The copy lives at its own path so that the phonemiser instance above, which stays
+# loaded, does not keep it resident.
+_synth_lock = threading.Lock()
+_synth_copy: str | None = None
+
+
+def _synth_library_path() -> str:
+    global _synth_copy
+    if _synth_copy is None:
+        import hashlib
+        import os
+        import shutil
+        import tempfile
+
+        import espeakng_loader
+
+        original = espeakng_loader.get_library_path()
+        with open(original, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()[:16]
+        try:
+            from aimusic.config import cache_dir
+
+            folder = os.path.join(str(cache_dir()), "espeak-ng")
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            folder = tempfile.gettempdir()
+        target = os.path.join(folder, f"libespeak-ng-synth-{digest}.so")
+        if not os.path.exists(target):
+            partial = f"{target}.{os.getpid()}.tmp"
+            shutil.copyfile(original, partial)
+            os.replace(partial, target)
+        _synth_copy = target
+    return _synth_copy
+
+
 def speak(voice: str, text: str) -> Speech:
-    return engine().synth(voice, text)
+    """Speak `text` with eSpeak NG voice `voice` in a freshly loaded library (deterministic)."""
+    import _ctypes
+
+    import espeakng_loader
+
+    with _synth_lock:
+        lib = ctypes.CDLL(_synth_library_path())
+        try:
+            lib.espeak_Initialize.restype = ctypes.c_int
+            lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+            lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+            lib.espeak_Synth.argtypes = [
+                ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+                ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+            ]
+            rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(),
+                                         _INIT_PHONEME_EVENTS | _INIT_PHONEME_IPA)
+            if rate <= 0:
+                raise NotConfiguredError("eSpeak NG failed to initialise", hint="reinstall espeakng-loader")
+            if hasattr(lib, "espeak_ng_SetRandSeed"):
+                lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+                lib.espeak_ng_SetRandSeed(1)
+            collector = _Collector()
+            callback = _Callback(collector)
+            lib.espeak_SetSynthCallback(callback)
+            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise ValueError(f"eSpeak NG has no voice {voice!r}")
+            data = text.encode("utf-8")
+            lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+            lib.espeak_Synchronize()
+            lib.espeak_Terminate()
+        finally:
+            _ctypes.dlclose(lib._handle)
+    samples = np.concatenate(collector.chunks) if collector.chunks else np.zeros(0, np.int16)
+    return Speech(samples=samples, sample_rate=rate, phonemes=tuple(collector.phonemes))
+
+
+class _Collector:
+    """Receives eSpeak NG's audio chunks and phoneme events for one utterance."""
+
+    def __init__(self) -> None:
+        self.chunks: list[np.ndarray] = []
+        self.phonemes: list[tuple[str, int]] = []
+
+    def __call__(self, wav, count, events) -> int:  # noqa: ANN001 - ctypes callback
+        if count > 0:
+            self.chunks.append(np.ctypeslib.as_array(wav, (count,)).copy())
+        i = 0
+        while events[i].type != _EVENT_LIST_TERMINATED:
+            event = events[i]
+            if event.type == _EVENT_PHONEME:
+                name = event.id.decode("utf-8", "replace")
+                if name:
+                    self.phonemes.append((name, int(event.sample)))
+            i += 1
+        return 0
 
 
 def version() -> str:
