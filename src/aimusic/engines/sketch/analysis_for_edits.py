@@ -6,6 +6,7 @@ which import librosa lazily; librosa's numba code is compiled once per process (
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,6 +105,15 @@ def analyse_source(samples: np.ndarray, rate: int, *, bpm_hint: float | None = N
 
     warm_librosa()
     total = samples.shape[1]
+    with warnings.catch_warnings():
+        # librosa warns (to stderr) about FFT sizes on very short sources; the estimates
+        # below fall back to defaults there, which the sidecar records.
+        warnings.simplefilter("ignore", UserWarning)
+        return _analyse(samples, rate, total, bpm_hint, key_hint, beat_grid, _mono_for_analysis, estimate_key)
+
+
+def _analyse(samples: np.ndarray, rate: int, total: int, bpm_hint: float | None, key_hint: str | None,
+             beat_grid, mono_for_analysis, estimate_key) -> SourceGrid:
     found = beat_grid(samples, rate)
     tempo = found.get("tempo")
     tempo_from = "estimated (librosa beat tracker)"
@@ -129,7 +139,7 @@ def analyse_source(samples: np.ndarray, rate: int, *, bpm_hint: float | None = N
     if key_hint:
         key, key_from = key_hint, "given"
     else:
-        mono, mono_rate = _mono_for_analysis(samples, rate)
+        mono, mono_rate = mono_for_analysis(samples, rate)
         estimate = estimate_key(mono, mono_rate)
         if estimate is None:
             key, key_from = "C major", "default (no pitch content)"

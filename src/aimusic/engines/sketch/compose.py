@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from aimusic.engines.sketch.lyrics_melody import INSTRUMENTAL_KINDS, LyricSection, parse_lyrics
+from aimusic.engines.sketch.lyrics_melody import LyricSection, parse_lyrics
 from aimusic.engines.sketch.styles import (CRASH, GENRES, KICK, MOODS, OPEN_HAT, SNARE, TOM_HIGH, TOM_LOW,
                                            TOM_MID, DrumPattern, Genre)
 from aimusic.engines.sketch.tags import TagDecisions, parse_tags
@@ -487,7 +487,8 @@ class _Builder:
     # -- parts
     def build(self, sections: list[Section], planned: list, voices: dict[str, str], drums_on: bool,
               decisions: TagDecisions) -> list[Part]:
-        parts = {role: Part(role, voices[role], pan=PART_PAN[role]) for role in ("bass", "chords", "pad", "arp", "lead")}
+        parts = {role: Part(role, voices[role], pan=PART_PAN[role])
+                 for role in ("bass", "chords", "pad", "arp", "lead")}
         drums = Part("drums", "kit", is_drum=True)
         chords_by_bar: list[Chord] = []
         for section in sections:
@@ -539,7 +540,8 @@ class _Builder:
         pattern = (genre.drums_light if light else genre.drums) or genre.drums
         if pattern is None:
             return
-        if section.kind == "breakdown" or (section.kind == "intro" and offset < section.bars // 2 and section.bars >= 4):
+        opening = section.kind == "intro" and offset < section.bars // 2 and section.bars >= 4
+        if section.kind == "breakdown" or opening:
             # Intros open with kick and hats only; breakdowns drop the beat to the hats.
             lanes = [(n, s) for n, s in pattern.lanes() if n in (KICK, 42, 70)] if section.kind == "intro" else \
                 [(n, s) for n, s in pattern.lanes() if n in (42, 70, 51)]
@@ -761,8 +763,9 @@ class _Builder:
                 anchor_index = min(range(len(scale)), key=lambda k: abs(scale[k] - anchor))
                 last = i == count - 1
                 if last:
-                    pc = self.key.tonic if index == len(lines) - 1 else chord.pitch_classes()[int(index % 2) + 1
-                                                                                             if len(chord.intervals) > 2 else 0]
+                    # Lines end on a chord tone (third or fifth, alternating); the last on the tonic.
+                    tones = chord.pitch_classes()
+                    pc = self.key.tonic if index == len(lines) - 1 else tones[(index % 2) + 1 if len(tones) > 2 else 0]
                     pitch = nearest_pitch(pc, centre)
                 else:
                     pitch = self._pitch(scale, anchor_index, contour[i % len(contour)], chord,

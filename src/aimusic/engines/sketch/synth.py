@@ -203,6 +203,10 @@ def _highpass(x: np.ndarray, times: int = 1) -> np.ndarray:
     return x
 
 
+# Relative level of each drum sound (GM note) in the kit.
+DRUM_LEVELS = {36: 1.0, 38: 0.7, 39: 0.6, 42: 0.28, 44: 0.2, 46: 0.25, 49: 0.3, 51: 0.22, 37: 0.35, 70: 0.18}
+
+
 @lru_cache(maxsize=64)
 def render_drum(note: int, sample_rate: int, genre: str) -> np.ndarray:
     """One drum hit at full velocity (float32 mono), synthesized from sines and noise."""
@@ -259,7 +263,7 @@ def render_drum(note: int, sample_rate: int, genre: str) -> np.ndarray:
         hit = _highpass(_noise(10, len(t))) * np.exp(-t * 40)
     hit = np.asarray(hit, dtype=np.float64)
     hit[-min(32, len(hit)):] *= np.linspace(1, 0, min(32, len(hit)))
-    gain = {36: 1.0, 38: 0.7, 39: 0.6, 42: 0.28, 44: 0.2, 46: 0.25, 49: 0.3, 51: 0.22, 37: 0.35, 70: 0.18}.get(note, 0.7)
+    gain = DRUM_LEVELS.get(note, 0.7)
     return (hit / (np.abs(hit).max() or 1.0) * gain).astype(np.float32)
 
 
