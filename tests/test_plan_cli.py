@@ -194,3 +194,31 @@ def test_any_request_plans_or_fails_cleanly(words, noise, provider, with_audio, 
     assert KEYS <= set(data) and data["steps"]
     assert data["estimated_cost_usd"] >= 0
     json.dumps(data)
+
+
+def test_match_video_errors(cli, tmp_path):
+    assert cli("plan", "theme song", "--match-video", tmp_path / "none.mp4").code == 66
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all")
+    assert cli("plan", "theme song", "--match-video", bad).code == 65
+
+
+def test_m4a_source_length_via_pyav(tmp_path):
+    import av
+    import numpy as np
+
+    path = tmp_path / "hook.m4a"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=44100)
+        samples = (np.sin(np.arange(44100 * 3) / 20) * 0.3).astype(np.float32)[None, :]
+        for start in range(0, samples.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]),
+                                               format="fltp", layout="mono")
+            frame.sample_rate = 44100
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    plan = make_plan("I need 1 minute", audio=str(path), provider="runcomfy")
+    assert plan.source_seconds == pytest.approx(3.0, abs=0.1)
+    assert plan.input["extend_before_duration"] + plan.input["extend_after_duration"] == pytest.approx(57, abs=0.2)

@@ -50,6 +50,8 @@ def print_plan(plan: Any, as_json: bool) -> None:
                          f"${step.estimated_cost_usd:.4f}{note}")
     lines.append("run it with:")
     lines.extend("  " + c for c in dict.fromkeys(plan.to_dict()["commands"]))
+    if any(step.join for step in plan.steps):
+        lines.append("  (`aimusic edit`/`generate` run the chain: they cut each <context clip> and join the results)")
     lines.append("because:")
     lines.extend(f"  - {reason}" for reason in plan.reasons)
     for warning in plan.warnings:

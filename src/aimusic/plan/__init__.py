@@ -143,14 +143,9 @@ def audio_seconds(audio: str) -> float | None:
 
 
 def video_seconds(video: str) -> float:
-    try:
-        from aimusic.audio.video import video_duration  # the finishing helper's reader
-    except ImportError:
-        from aimusic.plan.video import media_duration as video_duration
-    path = Path(video).expanduser()
-    if not path.exists():
-        raise InputFileError(f"video file not found: {path}", field="match_video")
-    return float(video_duration(path))
+    from aimusic.audio.video import video_duration  # PyAV, header first; 66/65 for bad files
+
+    return float(video_duration(video))
 
 
 # ---- the planner -----------------------------------------------------------------------------------
@@ -345,6 +340,13 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
             step.input["seed"] = int(over["seed"])
         _validate(step)
     total = round(sum(s.estimated_cost_usd * s.count for s in steps), 6)
+    from aimusic.catalog import get_model
+
+    for model_id in dict.fromkeys(s.model for s in steps):
+        entry = get_model(model_id)
+        if not entry.price_published and entry.price_per_second:
+            warnings.append(f"{model_id} has no published price: estimated at ${entry.price_per_second:g}/s "
+                            "(the provider's catalog decides at run time)")
     if source_seconds is None and audio and task != "generate":
         warnings.append("the source is a URL: its length is unknown, so the cost covers the new material only")
     plan = Plan(request=request, task=task, model=steps[0].model, provider=steps[0].provider,

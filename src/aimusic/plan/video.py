@@ -1,7 +1,6 @@
-"""Length of a media file (video or audio container) from its header, with PyAV.
+"""Length of an audio-only media file (AAC/M4A, ...) that soundfile cannot open, with PyAV.
 
-Used for `--match-video` until/unless `aimusic.audio.video.video_duration` exists, and for
-source audio that soundfile cannot open (AAC/M4A).
+(`aimusic.audio.video.video_duration` needs a video stream; a source track has none.)
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ def media_duration(path: str | Path) -> float:
     """Seconds of the file's longest stream; InputError (65) when it is not a media file."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise InputFileError(f"file not found: {path}", field="match_video")
+        raise InputFileError(f"file not found: {path}", field="audio")
     import av  # lazily: PyAV loads FFmpeg's libraries
 
     try:
@@ -28,7 +27,7 @@ def media_duration(path: str | Path) -> float:
                     best = max(best, float(stream.duration * stream.time_base))
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise InputError(f"{path} is not a readable media file ({exc.__class__.__name__})",
-                         field="match_video") from None
+                         field="audio") from None
     if best <= 0:
-        raise InputError(f"{path} has no duration", field="match_video")
+        raise InputError(f"{path} has no duration", field="audio")
     return best
