@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from aimusic.errors import InputError, InputFileError, UpstreamError
+from aimusic.errors import InputError, InputFileError, Interrupted, UpstreamError
 from aimusic.jobs import BatchOptions, load_batch, run_batch, summarize
 
 SKETCH = "local/sketch/text-to-audio"
@@ -307,13 +307,16 @@ def test_kill_between_render_and_move_is_recovered_without_rendering_again(tone,
     items = load_batch(batch)
     out = tmp_path / "out"
 
+    real_finalize = library.finalize
+
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # stands in for kill -9 after the job wrote result.json
-    monkeypatch.setattr("aimusic.jobs.runner.finalize", killed)
-    with pytest.raises(KeyboardInterrupt):
+    monkeypatch.setattr(library, "finalize", killed)
+    with pytest.raises(Interrupted):
         run_batch(items, BatchOptions(out_dir=out, concurrency=1))
     assert (library.work_dir(out, items[0].key) / "result.json").exists()
-    monkeypatch.setattr("aimusic.jobs.runner.finalize", library.finalize)
+    assert not audio_files(out)
+    monkeypatch.setattr(library, "finalize", real_finalize)
     from fakes.tone_engine import ToneEngine
 
     runs = []

@@ -264,3 +264,29 @@ def test_a_request_left_by_a_killed_run_is_followed_and_finished_like_the_rest(r
     assert all(abs(float(r["loudness_lufs"]) + 14) < 1.0 for r in rows)
     sidecar = json.loads((out / f"{items[0].stem}.json").read_text())
     assert sidecar["resumed"] and sidecar["finish"] and sidecar["input"] == items[0].input
+
+
+def test_ctrl_c_cancels_in_flight_requests_and_the_rerun_finishes(tmp_path, monkeypatch):
+    with RunComfyServer(polls_before_done=40) as server:
+        batch = tmp_path / "b.yaml"
+        batch.write_text(f"items:\n  - {{model: {ACE}, provider: runcomfy, tags: x, duration: 5, count: 3}}\n")
+        out = tmp_path / "out"
+        env = dict(server.env(), AIMUSIC_CONFIG_DIR=str(tmp_path / "config"))
+        proc = _spawn_batch(batch, out, env, tmp_path / "run1.log")
+        deadline = time.monotonic() + 60
+        while _states(out).get("submitted", 0) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stopped_at = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 130 and time.monotonic() - stopped_at < 10
+        assert sorted(server.cancels) == sorted(server.jobs)          # cancelled, as `aimusic run` does
+        assert "run the same command again" in (tmp_path / "run1.log").read_text()
+        assert not audio_files(out)
+        server.polls_before_done = 1
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        from conftest import run_cli
+
+        again = run_cli("batch", batch, "-o", out, "--yes", "--option", "poll_interval=0.05")
+        assert again.code == 0, again.stderr
+        assert len(audio_files(out)) == 3 and len(index_rows(out)) == 3

@@ -273,6 +273,11 @@ class Scheduler:
     def run(self) -> BatchReport:
         try:
             self._loop()
+        except KeyboardInterrupt:
+            # Ctrl-C: running jobs stop now (a hosted one is cancelled, as `aimusic run` does);
+            # the manifest keeps what finished, and the same command goes on from there
+            self.cancel.set()
+            raise
         finally:
             self.backend.close()
             self._write_index(force=True)
@@ -333,7 +338,9 @@ class Scheduler:
         if limit is not None:
             if gated:
                 # jobs wait for their slot inside the worker (SlotGate): keep a few prepared ahead
-                ahead = max(2, limit.ceiling // 2)
+                # (not under a budget: a prepared job is a committed one, priced before the
+                # provider's real bills have taught us anything)
+                ahead = 0 if self.opts.budget is not None else max(2, limit.ceiling // 2)
                 if limit.paused() or self.jobs_per_provider.get(item.provider, 0) >= max(1, int(limit.limit)) + ahead:
                     return False
             elif not limit.can_start():
@@ -354,8 +361,7 @@ class Scheduler:
         for member in group:
             self.manifest.mark_running(member.key)
         gate = SlotGate(limit, item.provider, bool(remote_id), self.cancel) if gated else None
-        handle = self.backend.submit(lane, job, on_remote_id=on_remote_id, log=self._log_for(item), gate=gate,
-                                     finalizer=self._finalizer)
+        handle = self.backend.submit(lane, job, on_remote_id=on_remote_id, log=self._log_for(item), gate=gate)
         if limit is not None:
             self.jobs_per_provider[item.provider] = self.jobs_per_provider.get(item.provider, 0) + 1
             if not gated:
@@ -394,7 +400,8 @@ class Scheduler:
         return {"key": first.key, "keys": [m.key for m in group], "model": first.model,
                 "provider": first.provider, "input": first.input, "work_dir": str(work_dir(self.out_dir, first.key)),
                 "finish": self.opts.finish, "format": self.opts.format, "options": dict(self.opts.options),
-                "remote_id": remote_id, "variations": len(group), "gather": False}
+                "remote_id": remote_id, "variations": len(group), "gather": False,
+                "items": [m.to_dict() for m in group], "out_dir": str(self.out_dir)}
 
     def _limit(self, item: Item) -> AdaptiveLimit:
         if item.provider not in self.limits:
@@ -423,10 +430,6 @@ class Scheduler:
             if isinstance(remote, dict) and remote.get("remote_id"):
                 self.manifest.set_remote_id(item.key, item.provider, remote["remote_id"])
                 info["remote_seen"] = True
-
-    def _finalizer(self, outcome: dict[str, Any]) -> dict[str, Any]:
-        """Move a job's files into the library where the job ran (threads), off the driver's loop."""
-        return finalize(outcome, self.by_key, self.out_dir)
 
     # --- budget ------------------------------------------------------------------------
 
@@ -605,17 +608,16 @@ class LocalBackend:
         return busy < self.opts.concurrency * 4  # hosted: the provider's AdaptiveLimit decides
 
     def submit(self, lane: str, job: dict[str, Any], *, on_remote_id: Callable[[str], None] | None,
-               log: Callable[[str], None] | None, gate: SlotGate | None = None,
-               finalizer: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Any:
+               log: Callable[[str], None] | None, gate: SlotGate | None = None) -> Any:
         from aimusic.jobs.execute import execute
 
         self.busy[lane] = self.busy.get(lane, 0) + 1
         if lane == "offline":
             future = self.processes.submit(execute, job)
         elif lane == "local":
-            future = self.gpu.submit(_threaded, job, on_remote_id, log, self.cancel, None, finalizer)
+            future = self.gpu.submit(_threaded, job, on_remote_id, log, self.cancel, None)
         else:
-            future = self.threads.submit(_threaded, job, on_remote_id, log, self.cancel, gate, finalizer)
+            future = self.threads.submit(_threaded, job, on_remote_id, log, self.cancel, gate)
         future.lane = lane  # type: ignore[attr-defined]
         return future
 
@@ -645,8 +647,8 @@ class LocalBackend:
 
 
 def _threaded(job: dict[str, Any], on_remote_id: Callable[[str], None] | None,
-              log: Callable[[str], None] | None, cancel: threading.Event, gate: SlotGate | None,
-              finalizer: Callable[[dict[str, Any]], dict[str, Any]] | None) -> dict[str, Any]:
+              log: Callable[[str], None] | None, cancel: threading.Event,
+              gate: SlotGate | None) -> dict[str, Any]:
     from aimusic.jobs.execute import error_dict, execute
 
     if cancel.is_set():
@@ -662,11 +664,6 @@ def _threaded(job: dict[str, Any], on_remote_id: Callable[[str], None] | None,
     finally:
         if gate is not None:
             gate.end()
-    if outcome.get("ok") and finalizer is not None:
-        try:
-            outcome["records"] = finalizer(outcome)
-        except Exception:  # leave it to the driver, which retries the move
-            outcome.pop("records", None)
     return outcome
 
 
