@@ -374,7 +374,7 @@ def _choose_task(intent: Intent, audio: str | None, forced_model: Any, reasons: 
         raise InputError("this request edits an existing track, but no track was given", field="audio",
                          hint="pass it with --audio PATH_OR_URL (or drop the edit words to generate anew)")
     has_extension = intent.extension is not None and (
-        intent.window is None or bool({"extend", "longer", "lengthen", "continue", "add a", "i have a"}
+        intent.window is None or bool({"extend", "longer", "lengthen", "continue", "add a", "i have a", "append", "prepend"}
                                       & set(intent.edit_words)))
     if has_extension:
         reasons.append(f"edit: add material ('{intent.extension.text}') -> outpaint (decision step 5)")
@@ -604,15 +604,21 @@ def _outpaint_steps(intent: Intent, model: Any, provider: str, tags: str, lyrics
     assert ext is not None
     before, after = ext.before, ext.after
     source = source_seconds if source_seconds is not None else _source_from_text(intent)
-    if ext.target_total is not None:
+    target_total = ext.target_total
+    if ext.target_factor is not None:
         if source is None:
             raise InputError("cannot tell how much to add: the source length is unknown", field="audio",
                              hint="pass a local --audio file, or say how much to add ('add 90 seconds')")
-        if ext.target_total <= source:
-            raise InputError(f"the track is already {source:g} s, not shorter than {ext.target_total:g} s",
+        target_total = round(source * ext.target_factor, 3)
+    if target_total is not None:
+        if source is None:
+            raise InputError("cannot tell how much to add: the source length is unknown", field="audio",
+                             hint="pass a local --audio file, or say how much to add ('add 90 seconds')")
+        if target_total <= source:
+            raise InputError(f"the track is already {source:g} s, not shorter than {target_total:g} s",
                              field="request", hint="ask for a longer total, or trim the track instead")
-        before, after = times.split_target(source, ext.target_total)
-        reasons.append(f"{source:g} s source to {ext.target_total:g} s: {before:g} s before + {after:g} s after "
+        before, after = times.split_target(source, target_total)
+        reasons.append(f"{source:g} s source to {target_total:g} s: {before:g} s before + {after:g} s after "
                        "(a third before, so the hook sits inside the song)")
     if before <= 0 and after <= 0:
         raise InputError("the extension adds nothing", field="request",

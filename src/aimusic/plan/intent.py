@@ -51,7 +51,8 @@ EDIT_WORDS = ("fix", "fixed", "repair", "redo", "re-do", "replace", "repaint", "
               "came out wrong", "sounds wrong", "sounds off", "is off", "glitch", "inpaint", "outpaint",
               "extend", "extension", "lengthen", "longer", "continue", "i have a", "my track", "my song",
               "this track", "this song", "the track", "my hook", "my ", "add an intro", "add an outro",
-              "add a", "add more", "change the")
+              "add a", "add more", "change the", "append", "prepend", "twice as long", "double the length",
+              "add another")
 REMIX_WORDS = ("remix", "cover", "restyle", "re-style", "reimagine", "re-imagine", "in the style of",
                "turn it into", "make it sound like", "as a ", "convert it to", "rework", "rearrange",
                "re-arrange", "same song as", "style transfer")
@@ -177,7 +178,8 @@ def classify(request: str, *, has_audio: bool = False) -> Intent:
     intent.edit = has_audio or bool(intent.window and (intent.edit_words or intent.section)) or bool(
         intent.extension and intent.edit_words) or bool(
         {"fix", "repair", "redo", "inpaint", "outpaint", "came out wrong", "my track", "my song",
-         "my hook", "i have a", "extend", "lengthen"} & set(intent.edit_words))
+         "my hook", "i have a", "extend", "lengthen", "append",
+         "prepend", "twice as long", "double the length"} & set(intent.edit_words))
     if intent.edit:
         # In an edit, "30 s" describes the edit, not a new piece's length; counts make no sense.
         intent.duration = None

@@ -35,7 +35,7 @@ NUM = r"\d+(?:\.\d+)?"
 
 # One time expression. Order matters: the longest forms first.
 TIME = (
-    rf"(?:\d+:\d{{2}}(?:\.\d+)?"                                   # 1:05 / 1:05.5
+    rf"(?:\d+:\d{{2}}(?::\d{{2}})?(?:\.\d+)?"                      # 1:05 / 1:05.5 / 00:01:05
     rf"|{NUM}\s*-?\s*{MIN}\.?\s*(?:and\s+)?{NUM}\s*-?\s*{SEC}\b"     # 2m30s, 1 min 30 sec
     rf"|{NUM}\s*-?\s*{MIN}\s+and\s+a\s+half\b"                     # 1 minute and a half
     rf"|{NUM}\s*-?\s*{MIN}\b"                                       # 2 minutes, 1.5 min
@@ -51,7 +51,7 @@ def words_to_numbers(text: str) -> str:
     """Lower-case `text` with number words written as digits ("two minutes" -> "2 minutes",
     "a minute and a half" -> "1.5 minute", "half a minute" -> "30 seconds")."""
     text = " " + text.lower().replace("\u2013", "-").replace("\u2014", "-") + " "
-    text = re.sub(r"\bhalf an? minute\b", "30 seconds", text)
+    text = re.sub(r"\bhalf(?:\s+an?\s+|-|\s+)minute\b", "30 seconds", text)
     text = re.sub(r"\ban? minute and a half\b", "1.5 minutes", text)
     text = re.sub(r"\b(\d+(?:\.\d+)?) and a half (minutes?|seconds?)\b",
                   lambda m: f"{float(m.group(1)) + 0.5:g} {m.group(2)}", text)
@@ -59,14 +59,26 @@ def words_to_numbers(text: str) -> str:
     text = _WORDS.sub(lambda m: str(_NUMBER_WORDS[m.group(0)]), text)
     # "a minute", "an extra minute", "one more minute" (after the number words became digits)
     text = re.sub(r"\ban?\s+((?:extra|more|additional|further)\s+)?(minute|second)\b", r"1 \1\2", text)
+    text = re.sub(r"\banother\s+(minute|second)\b", r"1 more \1", text)
+    text = re.sub(r"\banother\s+(\d)", r"\1", text)
     text = re.sub(r"\b(\d+(?:\.\d+)?)\s+(?:more|extra|additional|further)\s+(minutes?|seconds?|mins?|secs?|s|m)\b",
                   r"\1 \2 more", text)
+    # "the last minute" -> "the last 1 minute"; "seconds 10 to 20" -> "10 to 20 seconds";
+    # "the 1 minute mark" -> "1 minute"
+    text = re.sub(r"\b(last|final|closing|first|opening)\s+(minute|second)\b", r"\1 1 \2", text)
+    text = re.sub(r"\b(seconds|minutes)\s+(\d+(?:\.\d+)?)\s+(to|-|and|through|until)\s+(\d+(?:\.\d+)?)\b",
+                  r"\2 \3 \4 \1", text)
+    text = re.sub(r"\b(?:the\s+)?(\d+(?:\.\d+)?\s*(?:minutes?|mins?|seconds?|secs?|s|m)|\d+:\d{2})\s+mark\b",
+                  r"\1", text)
     return " ".join(text.split())
 
 
 def time_to_seconds(expr: str) -> float:
     """Seconds in one time expression ("1:05" -> 65, "2m30s" -> 150, "1.5 min" -> 90)."""
     text = words_to_numbers(expr).strip()
+    match = re.fullmatch(r"(\d+):(\d{2}):(\d{2}(?:\.\d+)?)", text)
+    if match:
+        return int(match.group(1)) * 3600 + int(match.group(2)) * 60 + float(match.group(3))
     match = re.fullmatch(r"(\d+):(\d{2}(?:\.\d+)?)", text)
     if match:
         return int(match.group(1)) * 60 + float(match.group(2))
@@ -163,6 +175,7 @@ class Extension:
     after: float = 0.0
     target_total: float | None = None   # "I need 2 min": resolved against the source length
     text: str = ""
+    target_factor: float | None = None  # "twice as long": a multiple of the source length
 
 
 _BEFORE_WORDS = r"(?:intro|introduction|lead[- ]in|pickup|count[- ]in|before|beginning|start|front)"
@@ -191,10 +204,19 @@ def find_extension(text: str) -> Extension | None:
         spans.append(match.group(0))
     if before or after:
         return Extension(before, after, None, "; ".join(spans))
-    match = re.search(rf"\b(?:extend|lengthen|stretch|continue|add|pad)\w*\s+(?:it\s+|this\s+|the\s+\w+\s+)?"
+    match = re.search(rf"\bprepend\w*\s+(?:an?\s+)?(?P<t>{TIME})", norm)
+    if match:
+        return Extension(time_to_seconds(match.group("t")), 0.0, None, match.group(0))
+    match = re.search(rf"\b(?:extend|lengthen|stretch|continue|add|pad|append)\w*\s+(?:it\s+|this\s+|the\s+\w+\s+)?"
                       rf"(?:by\s+)?(?:another\s+)?(?P<t>{TIME})", norm)
     if match:
         return Extension(0.0, time_to_seconds(match.group("t")), None, match.group(0))
+    match = re.search(r"\b(?:(twice|double|2x|2 times)|(3 times|triple|3x))\s*(?:as long|the length|its length|it)\b"
+                      r"|\b(double|triple) (?:the )?(?:length|duration)\b", norm)
+    if match:
+        word = match.group(0)
+        factor = 3.0 if ("3" in word or "triple" in word) else 2.0
+        return Extension(0.0, 0.0, None, word, target_factor=factor)
     match = re.search(rf"\b(?:need|want|make it|turn it into|into|to|up to|reach|be)\s+(?:a\s+|an\s+)?"
                       rf"(?P<t>{TIME})(?:\s+(?:long|total|in total|track|song|version|piece))?", norm)
     if match and re.search(r"\b(?:extend|longer|lengthen|need|make it|turn it|stretch|have)\b", norm):
