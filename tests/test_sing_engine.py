@@ -250,3 +250,12 @@ def test_each_line_is_sung_with_its_own_language(cli, tmp_path):
 
     texts = [m.text for t in mido.MidiFile(str(files["mid"]), charset="utf-8").tracks for m in t if m.type == "lyrics"]
     assert "".join(texts).split("\n")[2].split() == ["hold", "on", "to", "the", "feeling", "tonight"]
+
+
+def test_bad_language_codes_are_refused_or_ignored(cli, tmp_path):
+    data = {"tags": "pop", "duration": 8, "lyrics": "hello my friend"}
+    result, out = _run(cli, tmp_path, "long", data, "--language", "x" * 500)
+    assert result.code == 65 and "not a language code" in result.stderr
+    assert not out.exists() or not list(out.iterdir())
+    result, _ = _run(cli, tmp_path, "field", {**data, "vocal_language": "x" * 17})
+    assert result.code == 65

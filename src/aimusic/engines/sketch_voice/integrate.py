@@ -26,7 +26,13 @@ import numpy as np
 
 from aimusic.engines.sketch_voice.melody import with_melismas
 from aimusic.engines.sketch_voice.singer import VOICE_TYPES, SungNote, VocalRender, fit_to_voice, sing
-from aimusic.engines.sketch_voice.syllables import CONTINUES, count_syllables, syllabify, voice_language
+from aimusic.engines.sketch_voice.syllables import (
+    CONTINUES,
+    count_syllables,
+    is_language_code,
+    syllabify,
+    voice_language,
+)
 from aimusic.errors import InputError
 
 VOCAL_BUS = "vocal"
@@ -121,7 +127,10 @@ def plan_vocal(request: Any, options: dict[str, Any], seed: int, notice: Any = N
     explicit = options.get("language") or getattr(request, "vocal_language", None)
     if not lyrics.strip():
         return None
-    language = str(explicit).strip().lower() if explicit else _song_language(lyrics)
+    if explicit and not is_language_code(str(explicit)):
+        raise InputError(f"{str(explicit)[:40]!r} is not a language code", field="language",
+                         hint="use an ISO code such as en, es, de, zh, ja, ko, pt-br")
+    language = str(explicit).strip().lower().replace("_", "-") if explicit else _song_language(lyrics)
     if explicit and voice_language(language) == "en" and not language.startswith("en"):
         message = f"no eSpeak NG voice for language {language!r}: the vocal is sung with the English voice"
         if notice is not None:

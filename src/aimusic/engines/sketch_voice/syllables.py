@@ -52,8 +52,8 @@ MAX_WORD_CHARS = 40  # longer "words" (no spaces) are cut so eSpeak gets a bound
 def voice_language(language: str | None) -> str:
     """The eSpeak NG voice for a language code ("zh" -> "cmn"); "en" when unknown."""
     code = (language or "en").strip().lower().replace("_", "-")
-    if not code:
-        return "en"
+    if not is_language_code(code):
+        return "en"   # also keeps odd strings away from eSpeak's fixed-size voice-name buffers
     name = _VOICE_FOR_LANGUAGE.get(code, code)
     if espeak.voice_loads(name):
         return name
@@ -61,6 +61,14 @@ def voice_language(language: str | None) -> str:
     if espeak.voice_loads(base):
         return base
     return "en"
+
+
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})?$")
+
+
+def is_language_code(code: str) -> bool:
+    """A plausible language code: "es", "cmn", "pt-br", "zh-hant"."""
+    return bool(_LANGUAGE_CODE.match(code.strip().lower().replace("_", "-")))
 
 
 def is_marker_line(line: str) -> bool:
