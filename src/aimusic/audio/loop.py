@@ -2,8 +2,10 @@
 
 `seam_score` judges a join by the same two measures at the wrap (end -> start) and at points
 inside the track: the sample discontinuity (second difference across the join) and the
-spectral jump (log-spectrum distance between the windows either side). A score of 1.0 means
-the wrap is as smooth as a typical inside point; `SEAM_THRESHOLD` is the pass mark.
+spectral jump (log-spectrum distance between the windows either side). Each is divided by
+what the track itself does often (its 99th-percentile steps and 98th-percentile spectral
+changes, i.e. its own onsets), so 1.0 means "no worse than the track's own beats" and a click
+in sustained sound scores tens to hundreds. `SEAM_THRESHOLD` (1.5) is the pass mark.
 """
 
 from __future__ import annotations
