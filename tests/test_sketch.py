@@ -419,3 +419,14 @@ def test_same_seed_same_bytes_across_processes(cli_subprocess, tmp_path):
         assert res.code == 0, res.stderr
         digests.append(sorted(_digest(str(p)) for p in (tmp_path / str(index)).glob("*.*") if p.suffix != ".json"))
     assert digests[0] == digests[1] and len(digests[0]) == 2
+
+
+def test_house_pumps_its_pads_and_bass_on_the_kick():
+    from aimusic.engines.sketch.synth import sidechain_envelope
+
+    arrangement = compose(ComposeRequest(tags="house, 120 BPM", duration=12, seed=1))
+    envelope = sidechain_envelope(arrangement, 44100, 12 * 44100)
+    kicks = [int(round(n.start * 44100)) for n in arrangement.part("drums").notes if n.pitch == 36]
+    assert envelope[kicks].max() < 0.5                         # ducked on each kick
+    assert envelope[[k + int(0.45 * 44100) for k in kicks[:-1]]].min() > 0.9   # recovered before the next
+    assert sidechain_envelope(compose(ComposeRequest(tags="ambient", duration=12, seed=1)), 44100, 44100) is None

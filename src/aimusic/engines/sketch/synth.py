@@ -284,13 +284,40 @@ def render_part(part: Part, sample_rate: int, frames: int, genre: str) -> np.nda
     return out
 
 
+SIDECHAIN_GENRES = ("edm",)
+
+
+def sidechain_envelope(arrangement: Arrangement, sample_rate: int, frames: int, depth: float = 0.55,
+                       release: float = 0.14) -> np.ndarray | None:
+    """The house "pump": a gain curve that dips at every kick and recovers over `release` s,
+    computed from the kick times without a per-sample loop (time since the last kick via a
+    running maximum of kick positions)."""
+    drums = arrangement.part("drums")
+    if drums is None:
+        return None
+    kicks = sorted({int(round(n.start * sample_rate)) for n in drums.notes if n.pitch == 36})
+    kicks = [k for k in kicks if 0 <= k < frames]
+    if not kicks:
+        return None
+    marks = np.full(frames, -1, dtype=np.int64)
+    marks[kicks] = kicks
+    last = np.maximum.accumulate(marks)
+    since = (np.arange(frames) - last).astype(np.float32) / np.float32(sample_rate)
+    envelope = 1 - np.float32(depth) * np.exp(-since / np.float32(release))
+    envelope[last < 0] = 1.0
+    return envelope.astype(np.float32)
+
+
 def render_buses(arrangement: Arrangement, sample_rate: int, frames: int) -> list:
     """Every part as a mono bus with its pan, level and reverb send."""
     from aimusic.engines.sketch.mix import Bus
 
     buses = []
+    duck = sidechain_envelope(arrangement, sample_rate, frames) if arrangement.genre in SIDECHAIN_GENRES else None
     for part in arrangement.parts:
         mono = render_part(part, sample_rate, frames, arrangement.genre)
+        if duck is not None and part.role in ("bass", "chords", "pad"):
+            mono *= duck
         # A few milliseconds between the sides widen the pad without phasey mono.
         buses.append(Bus(part.role, mono, ROLE_GAIN.get(part.role, 0.4), ROLE_REVERB.get(part.role, 0.2),
                          pan=part.pan, widen_ms=11.0 if part.role == "pad" else 0.0))
