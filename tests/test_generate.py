@@ -128,3 +128,21 @@ def test_finish_preset_is_applied(cli, tmp_path):
     assert result.code == 0, result.stderr
     sidecar = json.loads(next(tmp_path.glob("*.json")).read_text())
     assert sidecar["finish"]["preset"] == "streaming"
+
+
+def test_api_generate_and_cancel(tmp_path):
+    import threading
+
+    import pytest
+
+    from aimusic import api
+    from aimusic.errors import Interrupted
+
+    result = api.generate("cheap lofi", tmp_path / "a", overrides={"duration": 3}, provider="sketch")
+    assert len(result.files) == 1
+    cancelled = threading.Event()
+    cancelled.set()
+    with pytest.raises(Interrupted):
+        api.generate("cheap lofi", tmp_path / "b", overrides={"duration": 3}, provider="sketch",
+                     cancel_event=cancelled)
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())

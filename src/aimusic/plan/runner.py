@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
+from aimusic.errors import Interrupted
 from aimusic.plan import Plan, Step
 
 
