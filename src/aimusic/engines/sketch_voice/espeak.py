@@ -171,19 +171,21 @@ def _synth_library_path() -> str:
         original = espeakng_loader.get_library_path()
         with open(original, "rb") as handle:
             digest = hashlib.sha256(handle.read()).hexdigest()[:16]
-        try:
-            from aimusic.config import cache_dir
+        from aimusic.config import cache_dir
 
-            folder = os.path.join(str(cache_dir()), "espeak-ng")
-            os.makedirs(folder, exist_ok=True)
-        except OSError:
-            folder = tempfile.gettempdir()
-        target = os.path.join(folder, f"libespeak-ng-synth-{digest}.so")
-        if not os.path.exists(target):
-            partial = f"{target}.{os.getpid()}.tmp"
-            shutil.copyfile(original, partial)
-            os.replace(partial, target)
-        _synth_copy = target
+        _synth_copy = original   # last resort: speech then depends on what was spoken before
+        for folder in (os.path.join(str(cache_dir()), "espeak-ng"), tempfile.gettempdir()):
+            target = os.path.join(folder, f"libespeak-ng-synth-{digest}.so")
+            try:
+                os.makedirs(folder, exist_ok=True)
+                if not os.path.exists(target):
+                    partial = f"{target}.{os.getpid()}.tmp"
+                    shutil.copyfile(original, partial)
+                    os.replace(partial, target)
+            except OSError:
+                continue
+            _synth_copy = target
+            break
     return _synth_copy
 
 

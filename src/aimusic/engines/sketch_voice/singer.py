@@ -182,7 +182,7 @@ def sing(notes: Iterable[Any], sample_rate: int, language: str | None, voice: st
             a, b = note_start_frame[group[0]], note_end_frame[group[-1]]
             _lay_syllable(syllable_frames, a, b, f0, sp, ap, voiced)
         f0 = _melody_f0(pitch, voiced, phrase, note_list, note_start_frame, note_end_frame, frame_s, rng)
-        _fade_phrase_edges(sp, note_end_frame[last])
+        _fade_phrase_edges(sp, note_start_frame[first], note_end_frame[last])
         y = pyworld_synthesize(f0, sp, ap, fs)
         start = int(round(t0 * fs))
         y = y[: max(0, len(out) - start)]
@@ -456,8 +456,11 @@ def _melody_f0(pitch: np.ndarray, voiced: np.ndarray, phrase: list[int], notes: 
     return np.where(voiced & ~np.isnan(pitch), hz, 0.0)
 
 
-def _fade_phrase_edges(sp: np.ndarray, end: int) -> None:
-    """Short power ramps at the phrase's last sounding frames so the breath gap does not click."""
+def _fade_phrase_edges(sp: np.ndarray, start: int, end: int) -> None:
+    """Short power ramps at a phrase's first and last sounding frames (10 ms in, 20 ms out), so a
+    vowel-initial phrase and the breath gap do not click."""
+    fade_in = np.array([0.35, 0.8]) ** 2
+    sp[start:start + len(fade_in)] *= fade_in[: max(0, min(len(fade_in), len(sp) - start)), np.newaxis]
     ramp = np.linspace(1.0, 0.05, 4) ** 2
     a = max(0, end - len(ramp))
     sp[a:end] *= ramp[: end - a, np.newaxis]
