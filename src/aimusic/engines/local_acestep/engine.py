@@ -189,7 +189,9 @@ def _pad_to(samples: np.ndarray, multiple: int) -> np.ndarray:
 
 
 def _exact_subtype(subtype: str | None) -> dict[str, Any]:
-    return {"subtype": subtype} if subtype in EXACT_SUBTYPES else {}
+    """The output subtype that stores the source's decoded samples exactly: its own PCM depth, or
+    32-bit float for lossy/other sources (MP3, Vorbis, ...), whose decoded floats fit no PCM grid."""
+    return {"subtype": subtype if subtype in EXACT_SUBTYPES else "FLOAT"}
 
 
 class _Job:
@@ -221,6 +223,9 @@ class _Job:
             args["src_audio"] = torch.from_numpy(np.ascontiguousarray(src, dtype=np.float32))
         args.update(kwargs)
         runtime.set_vae_tiling(self.pipe, seconds, self.tiling)
+        # the pipeline samples the source's VAE posterior from torch's global RNG: seed it so a
+        # recorded seed replays edits exactly, not only text-to-audio
+        torch.manual_seed(self.seeds[0])
         self.calls += 1
         return runtime.call_pipeline(self.pipe, self.ctx, stage, **args)
 
@@ -343,6 +348,7 @@ class _Job:
         so far (the source, then what earlier steps made), so the steps overlap and stay coherent.
         """
         from aimusic.audio.splice import append, prepend
+        from aimusic.engines.local_acestep import runtime
 
         hop = self._hop()
         batch = len(self.seeds)
@@ -356,7 +362,8 @@ class _Job:
         while remaining > 0:
             step += 1
             new = min(remaining, int(step_cap * MODEL_RATE))
-            context = min(composites[0].shape[1], int(context_cap * MODEL_RATE))
+            # whole latent frames of context, so the encoded context never straddles the silence
+            context = min(composites[0].shape[1], int(context_cap * MODEL_RATE)) // hop * hop
             # round the call up to whole latent frames; the extra lands on the far side of `new`
             total = context + new
             total += (-total) % hop
@@ -374,8 +381,10 @@ class _Job:
             else:
                 start, end = 0.0, new_padded / MODEL_RATE
             src = np.stack(srcs) if batch > 1 else srcs[0]
-            audios = self.call("extend" if seconds <= step_cap else f"extend {step}", seconds_total, prompt,
-                               lyrics, src=src, task_type="repaint", repainting_start=start, repainting_end=end)
+            with runtime.encode_only(self.pipe.vae, total, context, head=at_end):
+                audios = self.call("extend" if seconds <= step_cap else f"extend {step}", seconds_total,
+                                   prompt, lyrics, src=src, task_type="repaint", repainting_start=start,
+                                   repainting_end=end)
             log.append({"side": "after" if at_end else "before", "context_s": round(context / MODEL_RATE, 3),
                         "new_s": round(new / MODEL_RATE, 3), "outro" if at_end else "intro": last})
             for i, out in enumerate(audios):

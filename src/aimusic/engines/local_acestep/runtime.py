@@ -5,6 +5,7 @@ Imported only when a job runs (torch + diffusers cost seconds to import).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import warnings
@@ -144,3 +145,44 @@ def call_pipeline(pipe: Any, ctx: Any, stage: str, **kwargs: Any) -> Any:
     output = pipe(callback_on_step_end=on_step_end, output_type="pt", **kwargs)
     ctx.check_cancelled()
     return output.audios.float().cpu().numpy()
+
+
+class encode_only(contextlib.ContextDecorator):
+    """While active, the VAE encodes only `keep` frames of a `total`-frame input (the head when
+    `head` is true, else the tail) and fills the rest with zero latents.
+
+    Outpaint pads the context with silence that the pipeline's repaint then overwrites with its own
+    silence latent (everything inside the repaint window), so encoding those seconds is pure waste:
+    for a 570 s extension it is most of the VAE's work. Other inputs pass through untouched.
+    """
+
+    def __init__(self, vae: Any, total: int, keep: int, head: bool) -> None:
+        self.vae, self.total, self.keep, self.head = vae, total, keep, head
+        self._original = None
+
+    def __enter__(self) -> "encode_only":
+        import torch
+        from diffusers.models.autoencoders.autoencoder_oobleck import OobleckDiagonalGaussianDistribution
+
+        original = self._original = self.vae.encode
+        hop = int(math.prod(self.vae.config.downsampling_ratios))
+
+        def encode(x: Any, return_dict: bool = True) -> Any:
+            if x.shape[-1] != self.total:
+                return original(x, return_dict=return_dict)
+            part = x[..., :self.keep] if self.head else x[..., self.total - self.keep:]
+            out = original(part)
+            params = out.latent_dist.parameters
+            missing = self.total // hop - params.shape[-1]
+            pad = torch.zeros(*params.shape[:-1], missing, dtype=params.dtype, device=params.device)
+            params = torch.cat([params, pad] if self.head else [pad, params], dim=-1)
+            posterior = OobleckDiagonalGaussianDistribution(params)
+            return type(out)(latent_dist=posterior) if return_dict else (posterior,)
+
+        self.vae.encode = encode
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._original is not None:
+            del self.vae.encode  # drop the instance attribute; the class method shows through again
+        return None
