@@ -222,3 +222,23 @@ def test_m4a_source_length_via_pyav(tmp_path):
     plan = make_plan("I need 1 minute", audio=str(path), provider="runcomfy")
     assert plan.source_seconds == pytest.approx(3.0, abs=0.1)
     assert plan.input["extend_before_duration"] + plan.input["extend_after_duration"] == pytest.approx(57, abs=0.2)
+
+
+def test_explicit_overrides_are_checked(cli):
+    assert cli("plan", "cheap lofi", "--provider", "runcomfy", "--duration", "0").code == 65
+    result = cli("plan", "cheap lofi", "--provider", "runcomfy", "--duration", "3")
+    assert result.code == 65 and "5 s at least" in result.stderr
+    assert cli("plan", "cheap lofi", "--provider", "sketch", "--duration", "3").code == 0
+    result = cli("plan", "cheap lofi", "--language", "xx")
+    assert result.code == 65 and "ISO 639-1" in result.stderr
+    data = cli("plan", "pop", "--provider", "local", "--language", "Spanish", "--json").json()
+    assert data["input"]["vocal_language"] == "es"
+    assert cli("plan", "cheap lofi", "--budget", "-1").code == 65
+    assert cli("generate", "cheap lofi", "--seed", "99999999999", "--dry-run").code == 65
+
+
+def test_auto_stretches_a_short_duration_with_a_warning(monkeypatch):
+    monkeypatch.setenv("RUNCOMFY_TOKEN", "rc-test-token")
+    plan = make_plan("cheap lofi", overrides={"duration": 3})
+    assert plan.provider == "runcomfy" and plan.input["duration"] == 5
+    assert any("minimum" in w for w in plan.warnings)

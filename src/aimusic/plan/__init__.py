@@ -159,6 +159,21 @@ def _clean_overrides(overrides: dict[str, Any] | None) -> dict[str, Any]:
     return overrides
 
 
+def _language_code(value: str) -> str:
+    """An ISO 639-1 code (or a language name) the catalog's models know; InputError otherwise."""
+    from aimusic.catalog import all_models
+    from aimusic.plan.intent import LANGUAGE_NAMES
+
+    text = value.strip().lower()
+    text = LANGUAGE_NAMES.get(text, text)
+    known = {code for model in all_models() for code in model.languages} | set(LANGUAGE_NAMES.values())
+    known.discard("unknown")
+    if text not in known:
+        raise InputError(f"unknown language {value!r}", field="language",
+                         hint="give an ISO 639-1 code such as en, es, de, fr, zh, ja, ko (or a name: spanish)")
+    return text
+
+
 def _default_seconds(intent: Intent, instrumental: bool, reasons: list[str]) -> float:
     if any(word in intent.text for word in SHORT_PIECES):
         reasons.append("a jingle/sonic logo with no length given: 10 s")
@@ -225,6 +240,17 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
     if budget_usd is not None and budget_usd < 0:
         raise InputError("the budget must be 0 or more", field="budget")
     over = _clean_overrides(overrides)
+    if "duration" in over:
+        try:
+            over["duration"] = float(over["duration"])
+        except (TypeError, ValueError):
+            raise InputError(f"duration must be a number of seconds, not {over['duration']!r}",
+                             field="duration") from None
+        if not over["duration"] > 0 or over["duration"] != over["duration"] or over["duration"] == float("inf"):
+            raise InputError(f"duration must be more than 0 seconds, not {over['duration']:g}", field="duration",
+                             hint="e.g. --duration 30")
+    if "language" in over:
+        over["language"] = _language_code(str(over["language"]))
     if "lyrics" in over:
         lyrics = over["lyrics"]
     reasons: list[str] = []
@@ -317,7 +343,8 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
     steps: list[Step] = []
     if task == "generate":
         steps = _generate_steps(intent, model, chosen, tags, lyrics, instrumental, seconds or 60.0,
-                                song_language, over, count, reasons, warnings)
+                                song_language, over, count, reasons, warnings,
+                                strict=provider != "auto" or forced_model is not None)
         if intent.draft_then_polish and forced_model is None:
             steps += _polish_step(intent, tags, lyrics, instrumental, seconds or 60.0, provider, len(steps),
                                   reasons)
@@ -472,7 +499,11 @@ def _generate_input(intent: Intent, model: Any, tags: str, lyrics: str | None, i
     return data
 
 
-def _clamp(seconds: float, model: Any, warnings: list[str]) -> float:
+def _clamp(seconds: float, model: Any, warnings: list[str], explicit: bool = False) -> float:
+    if seconds < model.min_seconds and explicit:
+        raise InputError(f"{seconds:g} s is shorter than {model.id} can make ({model.min_seconds:g} s at least)",
+                         field="duration", hint=f"ask for {model.min_seconds:g} s or more, or use --provider "
+                                                "sketch (1 s minimum)")
     if seconds < model.min_seconds:
         warnings.append(f"{seconds:g} s is under {model.id}'s minimum: {model.min_seconds:g} s")
         return float(model.min_seconds)
@@ -481,8 +512,10 @@ def _clamp(seconds: float, model: Any, warnings: list[str]) -> float:
 
 def _generate_steps(intent: Intent, model: Any, provider: str, tags: str, lyrics: str | None,
                     instrumental: bool, seconds: float, song_language: str, over: dict[str, Any], count: int,
-                    reasons: list[str], warnings: list[str]) -> list[Step]:
-    seconds = _clamp(seconds, model, warnings)
+                    reasons: list[str], warnings: list[str], strict: bool = True) -> list[Step]:
+    # An explicit --duration the chosen model cannot make is an error when the user chose the
+    # provider too; under `auto` the planner chose the model, so it stretches to the minimum and says so.
+    seconds = _clamp(seconds, model, warnings, explicit="duration" in over and strict)
     first_seconds = min(seconds, model.max_seconds)
     data = _generate_input(intent, model, tags, lyrics, instrumental, first_seconds, song_language, reasons)
     variations = _variation_tags(tags, count) if count > 1 and "tags" in data and "tags" not in over else []
