@@ -381,3 +381,87 @@ def generate(request: str, output_dir: str | Path = ".", *, provider: str = "aut
 def edit(audio: str, request: str, output_dir: str | Path = ".", **kwargs: Any) -> PlanRunResult:
     """Plan an edit of `audio` (inpaint, outpaint, remix) in plain words and run it."""
     return generate(request, output_dir, audio=audio, **kwargs)
+
+
+def finish(audio: str | Path, *, output: str | Path | None = None, output_dir: str | Path | None = None,
+           preset: str | None = None, loudness: float | None = None, true_peak: float | None = None,
+           fade_in: float = 0.0, fade_out: float | None = None, fade_in_shape: str = "sine",
+           fade_out_shape: str = "exp", trim_silence: bool = False, loop: bool = False,
+           length: float | None = None, match_video: str | None = None, sample_rate: int | None = None,
+           format: str | None = None) -> dict[str, Any]:
+    """Finish a file for publishing (loudness, true peak, fades, silence, loop, length, format).
+
+    Writes `output`, or `<name>.finished.<ext>` beside the input, or (with `output_dir`) a free
+    `<name>.finished[-N].<ext>` inside that directory. Never overwrites the input.
+    """
+    from aimusic.audio.finish import DEFAULT_PRESET, PRESETS
+    from aimusic.audio.finish import finish as run_finish
+    from aimusic.audio.io import read_audio
+    from aimusic.output.files import lossy_rate, resolve_output_path, write_audio_file
+
+    if preset is not None and loudness is not None:
+        raise UsageError("give either a preset or a loudness target, not both", field="loudness")
+    if match_video is not None:
+        if length is not None:
+            raise UsageError("give either a length or a video to match, not both", field="length")
+        from aimusic.audio.video import video_duration
+
+        length = video_duration(match_video)
+    source = Path(audio).expanduser()
+    if output is None and output_dir is not None:
+        output = _free_output_name(Path(output_dir), source, format)
+    out_path, out_fmt = resolve_output_path(source, str(output) if output is not None else None, format)
+    if loudness is None:
+        settings = PRESETS[preset or DEFAULT_PRESET]
+        loudness = settings["loudness"]
+        if true_peak is None:
+            true_peak = settings["true_peak"]
+    samples, rate = read_audio(source)
+    samples, rate, report = run_finish(
+        samples, rate, loudness_lufs=loudness, true_peak_dbtp=true_peak, fade_in_s=fade_in,
+        fade_out_s=fade_out, trim_silence=trim_silence, loop=loop, length_s=length,
+        output_rate=sample_rate or lossy_rate(out_fmt, rate), fade_in_shape=fade_in_shape,
+        fade_out_shape=fade_out_shape)
+    ceiling = true_peak if true_peak is not None else (-1.0 if loudness is not None else None)
+    report["encode"] = write_audio_file(out_path, samples, rate, out_fmt, ceiling)
+    if match_video is not None:
+        report["match_video"] = {"file": str(match_video), "duration_s": round(length or 0.0, 6)}
+    return {"input": str(source), "output": str(out_path), "format": out_fmt, "sample_rate": rate,
+            "report": report}
+
+
+def _free_output_name(directory: Path, source: Path, fmt: str | None) -> Path:
+    from aimusic.audio.io import FORMATS
+    from aimusic.output.naming import safe_name
+
+    ext = fmt or (source.suffix.lstrip(".").lower() if source.suffix.lstrip(".").lower() in FORMATS else "wav")
+    stem = safe_name(source.stem) + ".finished"
+    for index in range(10_000):
+        candidate = directory / (f"{stem}.{ext}" if index == 0 else f"{stem}-{index}.{ext}")
+        if not candidate.exists():
+            return candidate
+    raise InputError(f"no free file name for {stem} in {directory}", field="output")
+
+
+def analyze(audio: str | Path, *, plot: str | Path | None = None) -> dict[str, Any]:
+    """Measure a file: loudness, LRA, true peak, clipping, tempo, key, silences, sections, loopability."""
+    from aimusic.audio.analysis import analyze as run_analysis
+    from aimusic.audio.io import read_audio
+
+    plot_file = None
+    if plot is not None:
+        plot_file = Path(plot).expanduser()
+        if plot_file.suffix.lower() != ".png":
+            raise InputError("the plot is a PNG: give a file name ending in .png", field="plot")
+        parent = plot_file.parent if str(plot_file.parent) else Path(".")
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise InputError(f"cannot write the plot into {parent}", field="plot")
+    source = Path(audio).expanduser()
+    samples, rate = read_audio(source)
+    result = {"file": str(source), **run_analysis(samples, rate)}
+    if plot_file is not None:
+        from aimusic.audio.plot import plot_analysis
+
+        plot_analysis(samples, rate, result, plot_file)
+        result["plot"] = str(plot_file)
+    return result

@@ -18,6 +18,7 @@ from aimusic.errors import InputError, UsageError
 
 # Named strategies, not a pile of booleans. Sources: Spotify/YouTube/Apple normalise near -14
 # LUFS; EBU R128 broadcast is -23 LUFS; podcast platforms (Apple, AES TD1004) ask for -16 LUFS.
+DEFAULT_PRESET = "streaming"  # what `aimusic finish` does with no preset: a publishable file
 PRESETS: dict[str, dict[str, float | None]] = {
     "streaming": {"loudness": -14.0, "true_peak": -1.0},
     "broadcast": {"loudness": -23.0, "true_peak": -1.0},

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import click
@@ -14,7 +12,6 @@ from aimusic.cli.common import format_option, json_option, notice, print_json
 PRESET_NAMES = ["streaming", "broadcast", "podcast", "none"]
 DEFAULT_PRESET = "streaming"
 FADE_SHAPES = ["linear", "sine", "scurve", "exp"]
-MAX_LOSSY_TRIES = 3
 
 
 @click.command()
@@ -52,38 +49,15 @@ def finish(audio: str, output: str | None, preset: str | None, loudness: float |
     aimusic finish take.wav --loop --length 16       # seamless loop of whole bars near 16 s
     aimusic finish take.wav --match-video clip.mp4 --fade-in 0.5
     """
-    from aimusic.audio.finish import PRESETS
-    from aimusic.audio.finish import finish as run_finish
-    from aimusic.audio.io import read_audio
-    from aimusic.errors import UsageError
+    from aimusic import api
 
-    if preset is not None and loudness is not None:
-        raise UsageError("give either --preset or --loudness, not both")
-    if match_video is not None:
-        if length is not None:
-            raise UsageError("give either --length or --match-video, not both")
-        from aimusic.audio.video import video_duration
-
-        length = video_duration(match_video)
-    source = Path(audio).expanduser()
-    out_path, out_fmt = _output_path(source, output, fmt)
-    if loudness is None:
-        settings = PRESETS[preset or DEFAULT_PRESET]
-        loudness = settings["loudness"]
-        if true_peak is None:
-            true_peak = settings["true_peak"]
-    samples, rate = read_audio(source)
-    output_rate = sample_rate or _lossy_rate(out_fmt, rate)
-    samples, rate, report = run_finish(
-        samples, rate, loudness_lufs=loudness, true_peak_dbtp=true_peak, fade_in_s=fade_in,
-        fade_out_s=fade_out, trim_silence=trim_silence, loop=loop, length_s=length, output_rate=output_rate,
-        fade_in_shape=fade_in_shape, fade_out_shape=fade_out_shape)
-    ceiling = true_peak if true_peak is not None else (-1.0 if loudness is not None else None)
-    report["encode"] = _write_atomic(out_path, samples, rate, out_fmt, ceiling)
-    if match_video is not None:
-        report["match_video"] = {"file": str(match_video), "duration_s": round(length, 6)}
+    result = api.finish(audio, output=output, preset=preset, loudness=loudness, true_peak=true_peak,
+                        fade_in=fade_in, fade_out=fade_out, fade_in_shape=fade_in_shape,
+                        fade_out_shape=fade_out_shape, trim_silence=trim_silence, loop=loop, length=length,
+                        match_video=match_video, sample_rate=sample_rate, format=fmt)
+    report, out_path, rate = result["report"], result["output"], result["sample_rate"]
     if as_json:
-        print_json({"input": str(source), "output": str(out_path), "format": out_fmt, "report": report})
+        print_json({k: v for k, v in result.items() if k != "sample_rate"})
         return
     click.echo(str(out_path))
     result = report["output"]
@@ -97,80 +71,6 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:.1f} {unit}" if value is not None else f"silent ({unit} n/a)"
 
 
-def _output_path(source: Path, output: str | None, fmt: str | None) -> tuple[Path, str]:
-    from aimusic.audio.io import FORMATS, format_for
-    from aimusic.errors import InputError, UsageError
-
-    if output is None:
-        ext = fmt or (source.suffix.lstrip(".").lower() if source.suffix.lstrip(".").lower() in FORMATS else "wav")
-        out = source.with_name(f"{source.stem}.finished.{ext}")
-        out_fmt = format_for(ext)
-    else:
-        out = Path(output).expanduser()
-        if out.is_dir():
-            raise InputError(f"-o {out} is a directory; give a file name", field="output")
-        suffix = out.suffix.lstrip(".").lower()
-        if fmt and suffix and suffix in FORMATS and format_for(suffix) != fmt:
-            raise UsageError(f"-o {out.name} says .{suffix} but --format says {fmt}")
-        out_fmt = format_for(fmt or (suffix if suffix else "wav"))
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"output folder {parent} does not exist", field="output")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"output folder {parent} is not writable", field="output")
-    if out.exists() and source.exists() and os.path.samefile(out, source):
-        raise UsageError(f"refusing to overwrite the input {source}; choose another -o")
-    return out, out_fmt
-
-
-def _lossy_rate(fmt: str, rate: int) -> int | None:
-    """MP3/Ogg accept only some rates; pick the output rate up front so --length stays exact."""
-    from aimusic.audio.io import _LOSSY_RATES
-
-    if fmt in ("mp3", "ogg") and rate not in _LOSSY_RATES:
-        return 48000 if rate > 44100 else 44100
-    return None
-
-
-def _write_atomic(path: Path, samples: Any, rate: int, fmt: str, ceiling_dbtp: float | None) -> dict:
-    """Encode into an unnamed staged file, then give it its name in one rename. Lossy encoders
-    can push the true peak up: decode, check, and re-encode a little quieter if they did."""
-    from aimusic.audio.io import db_to_gain, read_audio, write_audio
-    from aimusic.audio.peak import true_peak_db
-    from aimusic.output.staging import StagedFile
-
-    info: dict[str, Any] = {"format": fmt, "sample_rate": rate}
-    parent = path.parent if str(path.parent) else Path(".")
-    lossy = fmt in ("mp3", "ogg")
-    staged = None
-    try:
-        for attempt in range(MAX_LOSSY_TRIES):
-            staged = StagedFile(parent, "." + fmt)
-            write_audio(staged.path, samples, rate, fmt)
-            if not lossy or ceiling_dbtp is None:
-                break
-            decoded, decoded_rate = read_audio(staged.path)
-            measured = true_peak_db(decoded, decoded_rate)
-            info["decoded_true_peak_dbtp"] = round(measured, 3)
-            if measured <= ceiling_dbtp or attempt == MAX_LOSSY_TRIES - 1:
-                break
-            trim = ceiling_dbtp - measured - 0.1
-            samples = samples * db_to_gain(trim)
-            info["encoder_overshoot_trim_db"] = round(info.get("encoder_overshoot_trim_db", 0.0) + trim, 3)
-            staged.close()
-        temporary = parent / f".{path.name}.{os.getpid()}.new"
-        staged.link(temporary)
-        try:
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-    finally:
-        if staged is not None:
-            staged.close()
-    return info
-
-
 @click.command()
 @click.argument("audio", type=click.Path())
 @click.option("--plot", "plot_path", type=click.Path(), default=None,
@@ -178,27 +78,9 @@ def _write_atomic(path: Path, samples: Any, rate: int, fmt: str, ceiling_dbtp: f
 @json_option
 def analyze(audio: str, plot_path: str | None, as_json: bool) -> None:
     """Measure AUDIO: loudness, LRA, true peak, clipping, tempo, key, silences, sections, loopability."""
-    from aimusic.audio.analysis import analyze as run_analysis
-    from aimusic.audio.io import read_audio
-    from aimusic.errors import InputError
+    from aimusic import api
 
-    plot_file = None
-    if plot_path is not None:
-        plot_file = Path(plot_path).expanduser()
-        if plot_file.suffix.lower() != ".png":
-            raise InputError("--plot writes a PNG: give a file name ending in .png", field="plot")
-        parent = plot_file.parent if str(plot_file.parent) else Path(".")
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
-            raise InputError(f"cannot write the plot into {parent}", field="plot")
-    source = Path(audio).expanduser()
-    samples, rate = read_audio(source)
-    result = run_analysis(samples, rate)
-    result = {"file": str(source), **result}
-    if plot_file is not None:
-        from aimusic.audio.plot import plot_analysis
-
-        plot_analysis(samples, rate, result, plot_file)
-        result["plot"] = str(plot_file)
+    result = api.analyze(audio, plot=plot_path)
     if as_json:
         print_json(result)
         return
