@@ -35,6 +35,7 @@ LYRICS = {
     "ja-kana": "[verse]\nさくら さくら やよいのそらは\nみわたすかぎり",
     "ja-kanji": "[verse]\n桜の花が空に舞う\n君を想う夜",
     "ko": "[verse]\n사랑해요 너를\n별이 빛나는 밤에",
+    "ja-romaji": "[verse]\nsakura sakura yayoi no sora wa\nmiwatasu kagiri",
 }
 
 
@@ -74,6 +75,8 @@ def _pitch_report(render, notes):
     ("さくら、きょうは", "ja", ["さ", "く", "ら", "きょ", "う", "わ"]),
     ("桜の花", "ja", ["さ", "く", "ら", "の", "は", "な"]),
     ("사랑해요 너를", "ko", ["사-", "랑-", "해-", "요", "너-", "를"]),
+    ("Kitte konnichiwa", "ja", ["Ki", "tte", "ko", "n", "ni", "chi", "wa"]),   # romaji: one per mora
+    ("kimi ga suki, baby", "ja", ["ki", "mi", "ga", "su", "ki", "ba-", "by"]),  # English word: English
     ("[Chorus]", "en", []),
     ("", "en", []),
     ("!!! ... ???", "en", []),
@@ -125,7 +128,7 @@ def test_each_language_sings_on_pitch_and_voiced(key):
 
 def test_japanese_kanji_and_korean_use_their_own_voices():
     render = sing(simple_melody("桜の花 love", "ja"), SR, "ja")
-    assert {n.voice for n in render.notes if n.starts_syllable} == {"ja", "it"}   # romaji-like Latin
+    assert {n.voice for n in render.notes if n.starts_syllable} == {"ja", "en"}   # English word in J-pop
     render = sing(simple_melody("사랑해요", "ko"), SR, "ko")
     assert {n.voice for n in render.notes} == {"ko"}
     # a line tagged with its own language is sung with that voice inside a song in another one
@@ -335,3 +338,19 @@ def test_same_song_gives_identical_samples_in_fresh_processes():
     hashes = {subprocess.run([sys.executable, "-c", script, mode], capture_output=True, text=True, check=True,
                              timeout=120).stdout.strip() for mode in ("fresh", "busy")}
     assert len(hashes) == 1
+
+
+def test_romaji_is_sung_by_the_japanese_voice_as_kana():
+    from aimusic.engines.sketch_voice.romaji import romaji_morae
+
+    assert romaji_morae("matcha") == (("ma", "ま"), ("tcha", "っちゃ"))
+    assert romaji_morae("ten'in") == (("te", "て"), ("n", "ん"), ("i", "い"), ("n", "ん"))
+    assert romaji_morae("ryokō") == (("ryo", "りょ"), ("ko", "こ"), ("u", "う"))
+    assert romaji_morae("love") is None and romaji_morae("tt") is None
+    notes = simple_melody("sakura sakura", "ja")
+    render = sing(notes, SR, "ja")
+    assert {n.voice for n in render.notes} == {"ja"}
+    # the same tune sung from kana gives the same audio: romaji became the same kana
+    kana = [SungNote(n.start, n.duration, n.pitch, {"sa": "さ", "ku": "く", "ra": "ら"}.get(n.syllable, n.syllable),
+                     n.phrase_end) for n in notes]
+    assert np.array_equal(render.samples, sing(kana, SR, "ja").samples)

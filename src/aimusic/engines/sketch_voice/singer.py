@@ -21,6 +21,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from aimusic.engines.sketch_voice import espeak, world
+from aimusic.engines.sketch_voice.romaji import to_hiragana as romaji_to_hiragana
 from aimusic.engines.sketch_voice.syllables import CONTINUES, script_voice, to_hiragana_reading, voice_language
 from aimusic.errors import InputError
 
@@ -275,7 +276,7 @@ def _analyse_syllables(notes: list[SungNote], groups: list[list[int]], song_voic
         word = "".join(pieces)
         speak_voice = script_voice(word, line_voice)
         if speak_voice == "ja":
-            word = to_hiragana_reading(word)
+            word = romaji_to_hiragana(word) or to_hiragana_reading(word)
         if not any(ch.isalnum() for ch in word):
             word = "a"   # a note without letters is sung on a plain vowel
         try:

@@ -23,6 +23,7 @@ import unicodedata
 from functools import lru_cache
 
 from aimusic.engines.sketch_voice import espeak
+from aimusic.engines.sketch_voice.romaji import romaji_morae
 
 CONTINUES = "-"
 
@@ -85,6 +86,8 @@ def script_voice(text: str, language: str) -> str:
         if language == "ja" and japanese_reader_available():
             return "ja"
         return language if language in ("cmn", "yue") else "cmn"
+    if language == "ja":   # romaji is sung by the Japanese voice, other Latin words in English
+        return "ja" if romaji_morae(text.rstrip(CONTINUES)) else "en"
     if language in CJK_LANGUAGES:
         return ROMANISED_VOICE
     return language
@@ -142,6 +145,10 @@ def _syllabify_words(text: str, voice: str) -> list[str]:
 def _word_syllables(word: str, voice: str) -> tuple[str, ...]:
     if _HAN.search(word) or _HANGUL.search(word):
         return tuple(_cjk_pieces(word, voice))
+    if voice == "ja":
+        morae = romaji_morae(word)
+        if morae:   # one syllable per mora, like kana
+            return tuple(written for written, _ in morae)
     speak_voice = script_voice(word, voice)
     nuclei = sum(1 for p in espeak.word_phonemes(speak_voice, word) if has_ipa_vowel(p))
     pieces = split_written(word, max(1, nuclei), speak_voice)
