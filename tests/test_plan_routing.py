@@ -139,6 +139,9 @@ GENERATE_CASES = [
     ("chill lofi, 80 BPM", ACE15),
     ("an epic orchestral piece", ACE15),
     ("a cheap ad jingle", ACE),  # the cost words win
+    ("I have a dream: write a cheap gospel anthem", ACE),  # "I have a" without a length is no source
+    ("a song for my wife, cheap draft", ACE),
+    ("an extended house mix, cheap", ACE),
 ]
 
 

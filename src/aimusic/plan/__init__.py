@@ -556,8 +556,17 @@ def _per_language(step: Step, named: list[str], n_languages: int, model: Any, re
     codes = list(named) + [f"lang{i}" for i in range(len(named) + 1, n_languages + 1)]
     steps = []
     entry = get_model(step.model)
+    shared_seed = None
+    if step.input.get("seed") == -1:
+        import zlib
+
+        # one concrete seed for every language (derived from the input, so the plan stays a pure
+        # function): the same tags + seed give the same arrangement under each language's vocal
+        shared_seed = zlib.crc32(repr(sorted(step.input.items())).encode()) % (2 ** 31)
     for index, code in enumerate(codes[:n_languages], 1):
         data = dict(step.input)
+        if shared_seed is not None:
+            data["seed"] = shared_seed
         if "vocal_language" in entry.input_model.model_fields and not code.startswith("lang"):
             data["vocal_language"] = code
         steps.append(Step(index, step.task, step.model, step.provider, data, step.estimated_cost_usd,

@@ -177,9 +177,11 @@ def classify(request: str, *, has_audio: bool = False) -> Intent:
     # request without a source is still an edit (the planner then asks for --audio).
     intent.edit = has_audio or bool(intent.window and (intent.edit_words or intent.section)) or bool(
         intent.extension and intent.edit_words) or bool(
-        {"fix", "repair", "redo", "inpaint", "outpaint", "came out wrong", "my track", "my song",
-         "my hook", "i have a", "extend", "lengthen", "append",
+        {"fix", "repair", "redo", "inpaint", "outpaint", "came out wrong", "extend", "lengthen", "append",
          "prepend", "twice as long", "double the length"} & set(intent.edit_words))
+    # "I have a 30 s hook" names a source; "I have a dream" does not.
+    if re.search(rf"\bi(?:'ve| have)(?: got)? an? {times.TIME}", text):
+        intent.edit = True
     if intent.edit:
         # In an edit, "30 s" describes the edit, not a new piece's length; counts make no sense.
         intent.duration = None
