@@ -259,3 +259,14 @@ def test_bad_language_codes_are_refused_or_ignored(cli, tmp_path):
     assert not out.exists() or not list(out.iterdir())
     result, _ = _run(cli, tmp_path, "field", {**data, "vocal_language": "x" * 17})
     assert result.code == 65
+
+
+def test_planned_multilingual_batch_shares_one_seed(cli):
+    """The planner's one-take-per-language steps get one concrete seed, so every language's draft
+    is sung over the same arrangement."""
+    result = cli("plan", "the same song in english, spanish and japanese", "--json")
+    assert result.code == 0, result.stderr
+    steps = result.json()["steps"]
+    assert [s["input"].get("vocal_language") for s in steps] == ["en", "es", "ja"]
+    seeds = {s["input"]["seed"] for s in steps}
+    assert len(seeds) == 1 and seeds != {-1}

@@ -557,7 +557,7 @@ def _per_language(step: Step, named: list[str], n_languages: int, model: Any, re
     steps = []
     entry = get_model(step.model)
     shared_seed = None
-    if step.input.get("seed") == -1:
+    if step.input.get("seed", -1) == -1 and "seed" in entry.input_model.model_fields:
         import zlib
 
         # one concrete seed for every language (derived from the input, so the plan stays a pure
