@@ -28,9 +28,10 @@ def _env() -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def stdio_session(output_dir: Path, *extra: str):
+async def stdio_session(output_dir: Path, *extra: str, env: dict[str, str] | None = None):
     params = StdioServerParameters(command=sys.executable,
-                                   args=["-m", "aimusic", "mcp", "-o", str(output_dir), *extra], env=_env())
+                                   args=["-m", "aimusic", "mcp", "-o", str(output_dir), *extra],
+                                   env={**_env(), **(env or {})})
     with open(os.devnull, "w") as errlog:
         async with stdio_client(params, errlog=errlog) as (read, write):
             async with ClientSession(read, write) as session:
@@ -156,3 +157,96 @@ def test_http_transport_refuses_non_loopback(cli):
     result = cli("mcp", "--http", "0.0.0.0:8765")
     assert result.code == 64 and "loopback" in result.stderr
     assert cli("mcp", "--http", "nonsense").code == 64
+
+
+def test_plan_routes_a_premium_request_to_the_premium_model(tmp_path):
+    async def main():
+        async with stdio_session(tmp_path, env={"ELEVENLABS_API_KEY": "el-test-key-not-real"}) as session:
+            result = await session.call_tool("plan", {"request": "a 10-second sonic logo for a bank, must sound premium"})
+            assert not result.is_error, result.content
+            plan = result.structured_content
+            assert plan["model"] == "elevenlabs/elevenlabs/music-generation"
+            assert plan["provider"] == "elevenlabs" and plan["task"] == "generate"
+            assert {"input", "estimated_cost_usd", "reasons", "steps"} <= set(plan)
+            assert "el-test-key-not-real" not in result.content[0].text
+
+    run_async(main)
+
+
+def test_generate_on_the_sketch_engine_with_progress(tmp_path, session_factory):
+    out = tmp_path / "out"
+    updates: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress, total, message):
+        updates.append((progress, total, message))
+
+    async def main():
+        async with session_factory(out) as session:
+            result = await session.call_tool("generate", {"request": "chill lofi, 80 BPM", "duration": 5,
+                                                          "provider": "sketch"}, progress_callback=on_progress)
+            assert not result.is_error, result.content
+            body = result.structured_content
+            assert body["provider"] == "sketch" and body["model"] == "local/sketch/text-to-audio"
+            assert len(body["files"]) == 1 and len(body["seeds"]) == 1 and body["cost_usd"] == 0
+            path = Path(body["files"][0])
+            assert path.resolve().parent == out.resolve()
+            assert abs(sf.info(path).duration - 5.0) < 0.01
+            assert Path(body["sidecars"][0]).exists()
+
+    run_async(main)
+    assert updates, "no progress notifications arrived"
+
+
+def test_out_of_range_duration_is_a_tool_error_naming_the_field(tmp_path):
+    async def main():
+        async with stdio_session(tmp_path) as session:
+            result = await session.call_tool("generate", {"request": "lofi", "duration": 5000, "provider": "sketch"})
+            assert result.is_error
+            error = result.structured_content["error"]
+            assert error["field"] == "duration" and error["code"] == 65
+
+    run_async(main)
+
+
+def test_cancelled_generation_leaves_no_file(tmp_path):
+    out = tmp_path / "out"
+
+    async def main():
+        async with stdio_session(out) as session:
+            with anyio.move_on_after(1.0):
+                await session.call_tool("generate", {"request": "epic orchestral score", "duration": 600,
+                                                     "provider": "sketch"})
+                raise AssertionError("a 600 s render finished within 1 s: the cancellation was not exercised")
+            # the server is still serving, and the cancelled job never writes anything
+            assert not (await session.call_tool("models", {})).is_error
+            for _ in range(60):
+                assert not [p for p in out.iterdir() if not p.name.startswith(".")], list(out.iterdir())
+                await anyio.sleep(0.25)
+
+    run_async(main)
+    assert list(out.iterdir()) == []
+
+
+def test_edit_and_finish_and_analyze_tools(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    sf.write(out / "song.wav", music_like(8.0).T, 44100)
+
+    async def main():
+        async with stdio_session(out) as session:
+            analysis = await session.call_tool("analyze", {"audio": "song.wav"})
+            assert not analysis.is_error, analysis.content
+            assert abs(analysis.structured_content["duration_s"] - 8.0) < 0.01
+            finished = await session.call_tool("finish", {"audio": "song.wav", "preset": "streaming"})
+            assert not finished.is_error, finished.content
+            finished_path = Path(finished.structured_content["output"])
+            assert finished_path.parent == out.resolve() and finished_path.exists()
+            again = await session.call_tool("finish", {"audio": "song.wav"})
+            assert Path(again.structured_content["output"]) != finished_path  # never clobbers
+            edited = await session.call_tool("edit", {"audio": "song.wav", "request": "fix 0:02 to 0:04",
+                                                      "provider": "sketch"})
+            assert not edited.is_error, edited.content
+            assert edited.structured_content["task"] == "inpaint"
+            assert Path(edited.structured_content["files"][0]).exists()
+
+    run_async(main)
