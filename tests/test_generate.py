@@ -146,3 +146,11 @@ def test_api_generate_and_cancel(tmp_path):
         api.generate("cheap lofi", tmp_path / "b", overrides={"duration": 3}, provider="sketch",
                      cancel_event=cancelled)
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+
+
+def test_missing_key_for_a_later_step_stops_before_the_first(cli, tmp_path):
+    """Draft on sketch, polish on ElevenLabs without a key: 77 before the draft runs."""
+    out = tmp_path / "out"
+    result = cli("generate", "cheap draft, then premium polish: upbeat pop", "--duration", "5", "-o", out)
+    assert result.code == 77
+    assert not out.exists() or not any(out.iterdir())

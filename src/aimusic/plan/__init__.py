@@ -537,7 +537,11 @@ def _generate_steps(intent: Intent, model: Any, provider: str, tags: str, lyrics
 
 def _polish_step(intent: Intent, tags: str, lyrics: str | None, instrumental: bool, seconds: float,
                  provider: str, done: int, reasons: list[str]) -> list[Step]:
-    for candidate in ((provider,) if provider != "auto" else ("elevenlabs", "runcomfy")):
+    candidates: tuple[str, ...] = (provider,)
+    if provider == "auto":
+        # the provider whose key is set; ElevenLabs (named in the reasons) when neither is
+        candidates = tuple(p for p in ("elevenlabs", "runcomfy") if route._key_present(p)) or ("elevenlabs",)
+    for candidate in candidates:
         model = route.model_for(route.PREMIUM, "generate", candidate)
         if model is None:
             continue

@@ -21,8 +21,14 @@ from aimusic.plan import Plan, Step
 def run_plan(plan: Plan, output_dir: str | Path, *, format: str | None = None, finish: str | None = None,
              progress: Callable[..., None] | None = None, log: Callable[[str], None] | None = None,
              cancel_event: threading.Event | None = None) -> list[Any]:
+    """Run every step of `plan`; one RunResult per written take (one for a whole chain)."""
     from aimusic import api
 
+    # Validate every call and check every key before the first one runs (no network): a plan
+    # whose last step cannot run must not spend money on its first.
+    for step in plan.steps:
+        if not step.join and not str(step.input.get("audio", "")).startswith("<"):
+            api.prepare(step.model, step.input, step.provider)
     chained = any(step.join for step in plan.steps)
     if chained:
         return [_run_chain(plan, Path(output_dir), format, finish, progress, log, cancel_event)]
@@ -33,6 +39,8 @@ def run_plan(plan: Plan, output_dir: str | Path, *, format: str | None = None, f
             data = dict(step.input)
             if tags is not None:
                 data["tags"] = tags
+            if cancel_event is not None and cancel_event.is_set():
+                raise Interrupted("cancelled; the takes already written are kept")
             if log is not None and len(takes) > 1:
                 log(f"take {index + 1}/{len(takes)} of step {step.index}")
             results.append(api.run(step.model, data, output_dir, provider=step.provider, format=format,
