@@ -25,9 +25,7 @@ _CHARS_UTF8 = 1
 _POS_CHARACTER = 1
 _PHONEMES_IPA = 0x02
 _EVENT_LIST_TERMINATED = 0
-_EVENT_WORD = 1
 _EVENT_PHONEME = 7
-_PARAM_RATE = 1
 
 # Phoneme separator for espeak_TextToPhonemes (bits 8-23 of phonememode).
 _SEPARATOR = "_"
@@ -246,12 +244,3 @@ class _Collector:
                     self.phonemes.append((name, int(event.sample)))
             i += 1
         return 0
-
-
-def version() -> str:
-    try:
-        from importlib.metadata import version as dist_version
-
-        return dist_version("espeakng-loader")
-    except Exception:  # noqa: BLE001 - version lookups never fail a run
-        return "unknown"

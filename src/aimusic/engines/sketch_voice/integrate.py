@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from aimusic.engines.sketch_voice import versions
 from aimusic.engines.sketch_voice.melody import with_melismas
 from aimusic.engines.sketch_voice.singer import VOICE_TYPES, SungNote, VocalRender, fit_to_voice, sing
 from aimusic.engines.sketch_voice.syllables import (
@@ -111,7 +112,7 @@ class VocalPlan:
                 "line_languages": languages, "voice": self.voice,
                 "notes": len(self.notes), "sung_syllables": render.sung_syllables if render else 0,
                 "espeak_voices": sorted({n.voice for n in render.notes}) if render else [],
-                "warnings": self.warnings}
+                "warnings": self.warnings, "versions": versions()}
 
     def midi(self, midi_bytes: bytes) -> bytes:
         """The arrangement's MIDI plus a `vocals` track: the sung notes, lyric events on that track."""
