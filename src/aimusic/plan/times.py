@@ -257,7 +257,9 @@ _COUNT_NOUNS = r"(?:tracks?|songs?|pieces?|cues?|variations?|versions?|loops?|ji
 def find_count(text: str) -> tuple[int, str] | None:
     """How many pieces a request asks for ("50 tracks", "a dozen loops", "20 x 60 s")."""
     norm = words_to_numbers(text)
-    match = re.search(rf"\b(\d{{1,5}})\+?\s+(?:\w+[- ]?){{0,3}}?{_COUNT_NOUNS}\b", norm)
+    # "90 second game loop" is one 90-second loop: a number followed by a unit is a length, not a count
+    not_a_length = r"(?!\s*-?\s*(?:seconds?|secs?|s|minutes?|mins?|m|ms|hours?|hrs?|h|bpm|bars?|beats?|hz|khz|%)\b)"
+    match = re.search(rf"\b(\d{{1,5}}){not_a_length}\+?\s+(?:\w+[- ]?){{0,3}}?{_COUNT_NOUNS}\b", norm)
     if match:
         return int(match.group(1)), match.group(0)
     match = re.search(r"\b(\d{1,5})\s*x\s*\d", norm)
