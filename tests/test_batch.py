@@ -344,3 +344,26 @@ items:
     assert max(lufs) - min(lufs) < 0.5 and all(abs(v + 14) < 1.0 for v in lufs)
     sidecar = json.loads(next((tmp_path / "finished").glob("low*.json")).read_text())
     assert sidecar["finish"]
+
+
+def test_output_dir_problems_and_one_driver_per_library(tone, tmp_path, cli):
+    from aimusic.jobs.runner import _lock_library
+
+    batch = write(tmp_path / "b.yaml", f"items:\n  - {{model: {TONE}, tags: x, duration: 0.3}}\n")
+    (tmp_path / "file").write_text("x")
+    assert cli("batch", batch, "-o", tmp_path / "file", "--yes").code in (64, 65)
+    out = tmp_path / "out"
+    held = _lock_library(out)
+    try:
+        busy = cli("batch", batch, "-o", out, "--yes", "--json")
+        assert busy.code == 64 and "another batch is running" in busy.error()["message"]
+    finally:
+        held.close()
+    assert cli("batch", batch, "-o", out, "--yes").code == 0
+
+
+def test_unreachable_ray_cluster_is_a_clear_error(tone, tmp_path, cli):
+    batch = write(tmp_path / "b.yaml", f"items:\n  - {{model: {TONE}, tags: x, duration: 0.3}}\n")
+    result = cli("batch", batch, "-o", tmp_path / "out", "--yes", "--runner", "ray",
+                 "--ray-address", "127.0.0.1:1", "--json")
+    assert result.code == 78 and "Ray" in result.error()["message"]

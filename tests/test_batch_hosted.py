@@ -290,3 +290,16 @@ def test_ctrl_c_cancels_in_flight_requests_and_the_rerun_finishes(tmp_path, monk
         again = run_cli("batch", batch, "-o", out, "--yes", "--option", "poll_interval=0.05")
         assert again.code == 0, again.stderr
         assert len(audio_files(out)) == 3 and len(index_rows(out)) == 3
+
+
+def test_a_request_with_several_takes_keeps_them_all_under_its_item(runcomfy, tmp_path, cli):
+    runcomfy.files_per_job = 2
+    batch = tmp_path / "b.yaml"
+    batch.write_text(f"items:\n  - {{model: {ACE}, provider: runcomfy, tags: x, duration: 5, count: 2}}\n")
+    out = tmp_path / "out"
+    result = cli("batch", batch, "-o", out, "--yes", "--option", "poll_interval=0.02")
+    assert result.code == 0, result.stderr
+    rows = index_rows(out)
+    assert len(rows) == 4 and len({r["key"] for r in rows}) == 2 and len(audio_files(out)) == 4
+    assert sum(r["file"].endswith("-t2.wav") for r in rows) == 2
+    assert all((out / r["sidecar"]).exists() for r in rows)

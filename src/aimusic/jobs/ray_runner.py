@@ -33,6 +33,23 @@ def _ray_execute(job: dict[str, Any]) -> dict[str, Any]:
     return execute(job)
 
 
+def _reachable(address: str, timeout: float = 3.0) -> bool:
+    """A quick TCP check of host:port (ray.init itself waits minutes on a dead address)."""
+    import socket
+
+    if address == "auto":
+        return True
+    host_port = address.split("://", 1)[-1].rsplit("/", 1)[0]
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit():
+        return True  # not host:port: let Ray judge it
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 class LocalPipelineActor:
     """Holds one process (and so one loaded pipeline) per GPU for local ACE-Step jobs."""
 
@@ -56,12 +73,16 @@ class RayBackend:
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                       "ignore_reinit_error": True}
             kwargs.update(opts.ray_init or {})
+            if address and not _reachable(address):
+                raise NotConfiguredError(f"cannot reach the Ray cluster at {address}",
+                                         hint="check --ray-address / RAY_ADDRESS (host:port of the head "
+                                              "node), or use --runner local")
             try:
                 if address:
                     ray.init(address=address, **{k: v for k, v in kwargs.items() if k != "num_cpus"})
                 else:
                     ray.init(**kwargs)
-            except Exception as exc:  # no cluster at that address, or Ray cannot start here
+            except (Exception, SystemExit) as exc:  # no cluster there, or Ray cannot start here
                 raise NotConfiguredError(f"cannot start or reach Ray ({exc.__class__.__name__}: {exc})",
                                          hint="check --ray-address / RAY_ADDRESS, or use --runner local") from None
             self.owns_ray = True

@@ -690,7 +690,13 @@ def run_batch(items: list[Item], opts: BatchOptions, *, on_event: Callable[[Even
     except OSError as exc:
         raise InputError(f"cannot create output dir {out_dir}: {exc.strerror}", field="output_dir") from None
     backend = None
-    scheduler = Scheduler(items, opts, _Deferred(), on_event, cancel_event)
+    lock = _lock_library(out_dir)
+    try:
+        scheduler = Scheduler(items, opts, _Deferred(), on_event, cancel_event)
+    except BaseException:
+        lock.close()
+        raise
+    scheduler.lock = lock
     try:
         scheduler.prepare()
         if check_budget and opts.budget is not None:
@@ -702,9 +708,31 @@ def run_batch(items: list[Item], opts: BatchOptions, *, on_event: Callable[[Even
         backend = make_backend(opts, cancel_event)
     except BaseException:
         scheduler.manifest.close()
+        lock.close()
         raise
     scheduler.backend = backend
-    return scheduler.run()
+    try:
+        return scheduler.run()
+    finally:
+        lock.close()
+
+
+def _lock_library(out_dir: Path) -> Any:
+    """One driver per library: a second `batch` on the same directory would run items twice."""
+    import fcntl
+
+    path = state_dir(out_dir) / "lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        from aimusic.errors import UsageError
+
+        raise UsageError(f"another batch is running in {out_dir}", field="output_dir",
+                         hint="wait for it to finish, or use another output directory") from None
+    return handle
 
 
 class _Deferred:
