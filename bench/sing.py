@@ -45,12 +45,17 @@ def main() -> None:
     parser.add_argument("--sample-rate", type=int, default=44100)
     parser.add_argument("--repeat", type=int, default=2, help="verses per language (chorus-like repeats)")
     args = parser.parse_args()
-    sr = args.sample_rate
+    report(args.sample_rate, args.repeat)
+    engine_cost()
+
+
+def report(sr: int = 44100, repeat: int = 1) -> None:
+    """Per-language vocal speed, cold and warm, against eSpeak NG speaking the same lines."""
     print(f"offline singing, one core, {sr} Hz; x = seconds of vocal per CPU second")
     print(f"{'lang':5} {'vocal s':>8} {'notes':>6} {'cold x':>8} {'warm x':>8} {'bus x':>8} {'speech-only x':>14}")
     worst = float("inf")
     for language, lines in LYRICS.items():
-        lyrics = "\n".join(lines * args.repeat)
+        lyrics = "\n".join(lines * repeat)
         notes = simple_melody(lyrics, language, bpm=100, tonic=62)
         sing(notes[:2], sr, language)  # load the voice and dictionaries outside the timing
         _cache.clear()
@@ -58,13 +63,12 @@ def main() -> None:
         _, warm = cpu(lambda: sing(notes, sr, language, "female", seed=1))
         _, bus = cpu(lambda: vocal_bus(render.samples, sr))
         seconds = render.samples.shape[1] / sr
-        speech, speak_cpu = cpu(lambda: [espeak.speak(render.language, line) for line in lines * args.repeat])
+        speech, speak_cpu = cpu(lambda: [espeak.speak(render.language, line) for line in lines * repeat])
         spoken = sum(len(s.samples) for s in speech) / espeak.engine().sample_rate
         worst = min(worst, seconds / cold)
         print(f"{language:5} {seconds:8.1f} {len(notes):6d} {seconds / cold:8.1f} {seconds / warm:8.1f} "
               f"{seconds / bus:8.1f} {spoken / max(speak_cpu, 1e-9):14.1f}")
     print(f"slowest cold render: {worst:.1f}x real time (target >= 10x): {'OK' if worst >= 10 else 'BELOW TARGET'}")
-    engine_cost()
 
 
 def engine_cost() -> None:

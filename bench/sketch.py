@@ -84,7 +84,16 @@ def main() -> None:
         print(f"{seconds:g} s: synth {synth_x:.0f}x ({verdict} the {TARGET_X:.0f}x target), "
               f"{synth_x / base_x:.1f}x faster than without the note cache, "
               f"{synth_x / sf_x:.1f}x the soundfont renderer's speed")
-    # Vocals (issue 12) add a bus through render(..., extra_buses=[...]); time them there.
+    vocal_speed()
+
+
+def vocal_speed() -> None:
+    """Issue 12: the sung vocal's rendering speed, reported separately (bench/sing.py has the details)."""
+    import sing   # bench/sing.py: this folder is on sys.path when the bench runs as a script
+
+    print()
+    sing.report(44100, repeat=1)
+    sing.engine_cost()
 
 
 if __name__ == "__main__":
