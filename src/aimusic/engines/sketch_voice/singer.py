@@ -283,7 +283,11 @@ def _analyse_syllables(notes: list[SungNote], groups: list[list[int]], song_voic
             frames = _word_frames(speak_voice, voice_type, word, len(word_groups))
         except ValueError:
             warnings.append(f"eSpeak NG could not pronounce {word!r}; sung on a vowel")
-            frames = _word_frames(speak_voice, voice_type, "a" * len(word_groups), len(word_groups))
+            try:
+                frames = _word_frames(speak_voice, voice_type, "a" * len(word_groups), len(word_groups))
+            except ValueError:   # a voice that says nothing at all for a plain vowel
+                speak_voice = "en"
+                frames = _word_frames("en", voice_type, "a" * len(word_groups), len(word_groups))
         for k, syllable_frames in zip(word_groups, frames):
             out[k] = (syllable_frames, speak_voice)
         g = word_groups[-1] + 1
