@@ -354,3 +354,22 @@ def test_romaji_is_sung_by_the_japanese_voice_as_kana():
     kana = [SungNote(n.start, n.duration, n.pitch, {"sa": "さ", "ku": "く", "ra": "ら"}.get(n.syllable, n.syllable),
                      n.phrase_end) for n in notes]
     assert np.array_equal(render.samples, sing(kana, SR, "ja").samples)
+
+
+def test_a_voice_that_says_nothing_falls_back_with_a_warning(monkeypatch):
+    from aimusic.engines.sketch_voice import espeak
+    from aimusic.engines.sketch_voice.singer import _cache
+
+    real = espeak.speak
+
+    def silent_unless_english(voice, text):
+        speech = real(voice, text)
+        return speech if voice.startswith("en") else espeak.Speech(speech.samples[:0], speech.sample_rate, ())
+
+    monkeypatch.setattr(espeak, "speak", silent_unless_english)
+    _cache.clear()
+    render = sing([SungNote(0.2, 0.5, 64, "hola"), SungNote(0.7, 0.5, 62, "amigo", phrase_end=True)], SR, "es")
+    _cache.clear()
+    assert render.warnings and "could not pronounce" in render.warnings[0]
+    assert [n.voice for n in render.notes] == ["en", "en"]
+    assert np.max(np.abs(render.samples)) > 0.1
