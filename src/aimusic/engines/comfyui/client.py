@@ -13,12 +13,14 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 
 from aimusic.errors import InputError, NotConfiguredError, UpstreamError
+
+if TYPE_CHECKING:
+    import httpx
 
 UPLOAD_SUBFOLDER = "aimusic"
 DOWNLOAD_CHUNK = 1 << 16
@@ -49,6 +51,8 @@ class ComfyClient:
     def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
         self.base_url = normalise_url(base_url)
         self.where = display_url(self.base_url)
+        import httpx  # on first use: `aimusic plan` probes availability without needing it
+
         # No redirects: every byte comes from the configured server's host and nowhere else.
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
 
@@ -63,6 +67,8 @@ class ComfyClient:
 
     # -- plumbing --------------------------------------------------------------------------
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        import httpx
+
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.TimeoutException:
@@ -186,6 +192,8 @@ class ComfyClient:
     def download(self, item: dict[str, Any], handle: Any) -> int:
         params = {"filename": item.get("filename", ""), "subfolder": item.get("subfolder", ""),
                   "type": item.get("type", "output")}
+        import httpx
+
         written = 0
         try:
             with self.http.stream("GET", "/view", params=params) as response:
