@@ -367,3 +367,22 @@ def test_unreachable_ray_cluster_is_a_clear_error(tone, tmp_path, cli):
     result = cli("batch", batch, "-o", tmp_path / "out", "--yes", "--runner", "ray",
                  "--ray-address", "127.0.0.1:1", "--json")
     assert result.code == 78 and "Ray" in result.error()["message"]
+
+
+def test_plain_words_entries_are_planned(tmp_path):
+    batch = write(tmp_path / "b.yaml", 'items:\n  - request: "three calm piano tracks of 4 seconds"\n'
+                                       '  - {request: "an upbeat synthwave loop, 6 seconds", seed: 5}\n')
+    items = load_batch(batch)
+    assert len(items) == 4 and {i.model for i in items} == {SKETCH}      # no keys, no weights: offline
+    assert [i.input["duration"] for i in items] == [4, 4, 4, 6] and items[3].seed == 5
+    assert "piano" in items[0].tags and len({i.seed for i in items[:3]}) == 3
+    assert items[0].reasons                                              # the planner says why
+
+
+def test_missing_key_is_exit_77_before_anything_runs_but_dry_run_prices(tmp_path, cli):
+    batch = write(tmp_path / "b.yaml", "items:\n  - {model: acestep-ai/ace-step/text-to-audio, provider: runcomfy, "
+                                       "tags: x, duration: 10, count: 2}\n")
+    result = cli("batch", batch, "-o", tmp_path / "out", "--yes")
+    assert result.code == 77 and not (tmp_path / "out").exists()
+    dry = cli("batch", batch, "-o", tmp_path / "out", "--dry-run")
+    assert dry.code == 0 and "$0.0040" in dry.stderr
