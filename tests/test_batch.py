@@ -33,8 +33,9 @@ def write(path: Path, text: str) -> Path:
 def index_of(out: Path) -> list[dict]:
     with open(out / "index.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert json.loads((out / "index.json").read_text())["items"] == json.loads(
-        (out / "index.json").read_text())["items"]
+    from_json = json.loads((out / "index.json").read_text())["items"]
+    assert [r["file"] for r in from_json] == [r["file"] for r in rows]   # both indexes agree
+    assert all(r["file"] and r["model"] and r["key"] for r in from_json)
     return rows
 
 

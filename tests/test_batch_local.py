@@ -44,3 +44,38 @@ items:
     # distinct tags cannot share a call: two more single calls
     assert {sidecars[s]["input"]["tags"] for s in (200, 201)} == {"lofi, rain", "lofi, vinyl"}
     assert {sidecars[s]["batch"]["items_in_call"] for s in (200, 201)} == {1}
+
+
+def test_ray_actor_holds_the_pipeline_between_jobs(tiny_dir, tmp_path):
+    import numpy as np
+    import ray
+    import soundfile as sf
+
+    from aimusic.jobs import BatchOptions, load_batch, run_batch
+
+    batch = tmp_path / "b.yaml"
+    batch.write_text(f"""
+defaults: {{model: {TURBO}, provider: local, duration: 10, input: {{steps: 2}}}}
+items:
+  - {{tags: "lofi, piano", count: 3, seed: 100}}
+  - {{tags: "ambient", seed: 300}}
+""")
+    items = load_batch(batch)
+    options = {"model_path": str(tiny_dir)}
+    local = run_batch(items, BatchOptions(out_dir=tmp_path / "local", options=options))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = run_batch(items, BatchOptions(out_dir=tmp_path / "ray", runner="ray", options=options))
+    finally:
+        ray.shutdown()
+    assert local.done == remote.done == 4
+    index = json.loads((tmp_path / "ray" / "index.json").read_text())["items"]
+    sidecars = [json.loads((tmp_path / "ray" / row["sidecar"]).read_text()) for row in index]
+    assert [s["batch"]["items_in_call"] for s in sidecars] == [3, 3, 3, 1]
+    # one actor, one process: the second call found the pipeline already loaded
+    loads = [s["metadata"]["load_s"] for s in sidecars]
+    assert loads[3] < 0.5 * max(loads[0], 0.05) or loads[3] < 0.05
+    for row in index:
+        ours, _ = sf.read(tmp_path / "ray" / row["file"], dtype="float32")
+        theirs, _ = sf.read(tmp_path / "local" / row["file"], dtype="float32")
+        assert np.allclose(ours, theirs, atol=1e-4)

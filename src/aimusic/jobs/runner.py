@@ -640,7 +640,6 @@ class LocalBackend:
         return results
 
     def close(self) -> None:
-        self.cancel_pending = True
         for pool in (self.threads, self.gpu, self._processes):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
