@@ -387,3 +387,41 @@ def test_missing_key_is_exit_77_before_anything_runs_but_dry_run_prices(tmp_path
     assert result.code == 77 and not (tmp_path / "out").exists()
     dry = cli("batch", batch, "-o", tmp_path / "out", "--dry-run")
     assert dry.code == 0 and "$0.0040" in dry.stderr
+
+
+def test_kill_9_mid_offline_batch_then_resume_gives_each_item_once(tmp_path, cli):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    batch = write(tmp_path / "b.yaml", f"items:\n  - {{model: {SKETCH}, tags: 'lofi, 80 BPM', duration: 4, "
+                                       "count: 10}\n")
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent / "src"))
+    proc = subprocess.Popen([sys.executable, "-m", "aimusic", "batch", str(batch), "-o", str(out), "--yes",
+                             "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / ".aimusic" / "manifest.sqlite").exists():
+            try:
+                db = sqlite3.connect(f"file:{out / '.aimusic' / 'manifest.sqlite'}?mode=ro", uri=True)
+                done = db.execute("SELECT COUNT(*) FROM items WHERE state='done'").fetchone()[0]
+                db.close()
+            except sqlite3.DatabaseError:
+                pass
+        if done >= 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL and 3 <= done < 10
+    result = cli("batch", batch, "-o", out, "--yes", "--json")
+    assert result.code == 0, result.stderr
+    rows = index_of(out)
+    assert len(rows) == 10 and len({r["key"] for r in rows}) == 10
+    assert sorted(p.name for p in audio_files(out)) == sorted(r["file"] for r in rows)
+    assert sorted(p.name for p in out.glob("*.json") if p.name != "index.json") == sorted(r["sidecar"] for r in rows)
+    assert not [p for p in out.iterdir() if p.name.startswith(".") and p.name != ".aimusic"]
