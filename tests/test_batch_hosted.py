@@ -303,3 +303,19 @@ def test_a_request_with_several_takes_keeps_them_all_under_its_item(runcomfy, tm
     assert len(rows) == 4 and len({r["key"] for r in rows}) == 2 and len(audio_files(out)) == 4
     assert sum(r["file"].endswith("-t2.wav") for r in rows) == 2
     assert all((out / r["sidecar"]).exists() for r in rows)
+
+
+def test_a_recorded_request_the_provider_no_longer_knows_is_submitted_again(runcomfy, tmp_path):
+    from aimusic.jobs import BatchOptions, load_batch, run_batch
+    from aimusic.jobs.manifest import Manifest
+
+    batch = tmp_path / "b.yaml"
+    batch.write_text(f"items:\n  - {{model: {ACE}, provider: runcomfy, tags: x, duration: 5}}\n")
+    items = load_batch(batch)
+    out = tmp_path / "out"
+    manifest = Manifest(out / ".aimusic" / "manifest.sqlite")
+    manifest.add_items(items)
+    manifest.set_remote_id(items[0].key, "runcomfy", "req-gone")     # expired: the server says 404
+    manifest.close()
+    report = run_batch(items, BatchOptions(out_dir=out, options={"poll_interval": 0.02}))
+    assert report.done == 1 and runcomfy.total_submits == 1

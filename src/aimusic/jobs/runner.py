@@ -471,7 +471,7 @@ class Scheduler:
             return
         error = outcome.get("error") or {"code": 70, "message": "unknown failure"}
         for item in info["items"]:
-            self._failed(item, error, limit)
+            self._failed(item, error, limit, followed=bool(info["job"].get("remote_id")))
 
     def _complete(self, outcome: dict[str, Any]) -> None:
         if "payload" in outcome:  # gathered back from a worker without shared storage
@@ -503,7 +503,8 @@ class Scheduler:
             clear_work(self.out_dir, key)
         clear_work(self.out_dir, outcome["key"])
 
-    def _failed(self, item: Item, error: dict[str, Any], limit: AdaptiveLimit | None) -> None:
+    def _failed(self, item: Item, error: dict[str, Any], limit: AdaptiveLimit | None,
+                followed: bool = False) -> None:
         row = self.manifest.row(item.key) or {}
         code = int(error.get("code") or 70)
         if code == 130:
@@ -522,7 +523,9 @@ class Scheduler:
             self.emit({"event": "failed" if final else "retry", "key": item.key, "seq": item.seq,
                        "title": item.title, "error": error})
             return
-        permanent = code in PERMANENT_CODES
+        # following an old request id can fail for reasons that say nothing about the input
+        # (the request expired, was cancelled): a fresh submit may well work
+        permanent = code in PERMANENT_CODES and not (followed and code in (64, 65))
         attempts = int(row.get("attempts") or 0) + 1
         final = permanent or attempts > self.opts.retries
         if row.get("remote_id"):
