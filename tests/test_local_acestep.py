@@ -294,6 +294,12 @@ def test_inpaint_keeps_outside_bit_identical(cli, tiny_dir, tmp_path, anchors):
     assert np.array_equal(out[:, end:], src[:, end:])
     assert not np.array_equal(out[:, start:end], src[:, start:end])
     assert _sidecar(out_path)["metadata"]["window_s"] == [a, b]
+    if anchors == ("end", "end"):  # a recorded seed replays an edit exactly
+        from aimusic import api
+
+        again = api.replay(Path(out_path).with_suffix(".json"), tmp_path / "again",
+                           options={"model_path": str(tiny_dir)})
+        assert np.array_equal(_read(again.files[0])[0], out)
 
 
 def test_inpaint_bad_window(cli, tiny_dir, wav_file, tmp_path):
