@@ -189,13 +189,14 @@ def main() -> None:
             ours()
             engine_s.clear()
             timed_direct, timed_ours = [], []
-            for _ in range(repeats):  # interleaved so drift on a shared machine hits both sides alike
-                start = time.perf_counter()
-                direct()
-                timed_direct.append(time.perf_counter() - start)
-                start = time.perf_counter()
-                ours()
-                timed_ours.append(time.perf_counter() - start)
+            for index in range(repeats):
+                # interleaved, alternating which goes first, so drift on a shared machine and any
+                # first-in-pair effect hit both sides alike
+                pair = [(direct, timed_direct), (ours, timed_ours)]
+                for fn, times in (pair if index % 2 == 0 else pair[::-1]):
+                    start = time.perf_counter()
+                    fn()
+                    times.append(time.perf_counter() - start)
             d, o, e = min(timed_direct), min(timed_ours), min(engine_s)
             frac = (flops["song_tflop"] * batch / d / peak) if peak else None
             print(f"{seconds:>7g} {batch:>5} {d / batch:>13.3f} {o / batch:>11.3f} {e / batch:>13.3f} "
