@@ -298,7 +298,7 @@ class RunComfyEngine(Engine):
         """Poll to the end, fetch the result and download its files; cancel on Ctrl-C."""
         try:
             return self._follow(client, request_id, ctx, sink, seed)
-        except (KeyboardInterrupt, Interrupted) as exc:
+        except (KeyboardInterrupt, Interrupted):
             ctx.notice(f"cancelling runcomfy request {request_id} ...")
             outcome = client.cancel(request_id)
             ctx.notice(f"runcomfy request {request_id}: {outcome}")

@@ -55,7 +55,6 @@ def choose_family(intent: Intent, *, song_language: str, languages: list[str],
     if intent.premium_words and intent.cost_words:
         reasons.append(f"premium words ({_quote(intent.premium_words)}) but cost words "
                        f"({_quote(intent.cost_words)}): the cost words win")
-    non_english = [code for code in languages if code != "en"]
     if intent.multilingual or song_language != "en" or len(languages) > 1:
         why = []
         if intent.language_words:

@@ -162,7 +162,7 @@ def find_window(text: str) -> Window | None:
             continue  # "30 seconds and 1 minute" without "between" is two separate amounts
         start, end = _range_bound(a, b), _range_bound(b, a)
         return Window(start, end, "start", "start", match.group(0).strip())
-    match = re.search(rf"\b(?:at|around|near)\s+(?P<t>\d+:\d{{2}}(?:\.\d+)?)", norm)
+    match = re.search(r"\b(?:at|around|near)\s+(?P<t>\d+:\d{2}(?:\.\d+)?)", norm)
     if match:
         center = time_to_seconds(match.group("t"))
         return Window(max(0.0, center - 5.0), center + 5.0, "start", "start", match.group(0))
