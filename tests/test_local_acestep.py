@@ -414,3 +414,13 @@ def test_bad_audio_exits_65_or_66(cli, tiny_dir, tmp_path):
                tmp_path / "out", "--model-path", str(tiny_dir))
     assert res.code == 65 and "local files" in res.error()["message"]
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_inpaint_to_another_format_uses_that_formats_encoding(cli, tiny_dir, wav_file, tmp_path):
+    """The source's PCM_16 subtype cannot be forced on MP3; the format's own default is used."""
+    source = wav_file(seconds=4)
+    res = _run(cli, f"{TURBO}/audio-inpaint", {"tags": "pop", "audio": str(source), "start_time": 1,
+                                               "end_time": 2, **FAST}, tmp_path / "out",
+               "--model-path", str(tiny_dir), "--format", "mp3")
+    assert res.code == 0, res.stderr
+    assert res.json()["files"][0].endswith(".mp3")

@@ -166,6 +166,8 @@ def write_audio(path: str | Path, samples: np.ndarray, sample_rate: int, fmt: st
         samples, sample_rate = resample(samples, sample_rate, target), target
     if fmt in ("mp3", "ogg") and samples.shape[0] > 2:
         samples = to_channels(samples, 2)
+    if subtype and not sf.check_format(sf_format, subtype):
+        subtype = None  # a source's PCM_16 asked of MP3/Ogg, FLOAT of FLAC: the format's own default
     sf.write(str(path), samples.T, sample_rate, format=sf_format, subtype=subtype or default_subtype)
 
 
