@@ -35,8 +35,9 @@ def length_fade_seconds(length_s: float) -> float:
     return float(min(3.0, max(0.5, 0.1 * length_s), length_s / 2))
 
 
-def _level(samples: np.ndarray, sample_rate: int) -> dict[str, float | None]:
-    lufs = loudness.integrated_loudness(samples, sample_rate)
+def _level(samples: np.ndarray, sample_rate: int, lufs: float | None = None) -> dict[str, float | None]:
+    if lufs is None:
+        lufs = loudness.integrated_loudness(samples, sample_rate)
     tp = peak.true_peak(samples, sample_rate)
     return {"integrated_lufs": round(lufs, 2) if math.isfinite(lufs) else None,
             "true_peak_dbtp": round(gain_to_db(tp), 2) if tp > 0 else None,
@@ -55,7 +56,7 @@ def _limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic:
 
 
 def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, ceiling_dbtp: float | None,
-              *, periodic: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
+              *, periodic: bool = False, measured_lufs: float | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Gain to `target_lufs` (BS.1770 integrated), then true-peak limit to `ceiling_dbtp`.
 
     Limiting lowers the loudness a little; when it costs more than 0.2 LU the gain is re-aimed
@@ -68,7 +69,8 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
     source = samples
     gain_db = 0.0
     if target_lufs is not None:
-        measured = loudness.integrated_loudness(samples, sample_rate)
+        # the caller may already have measured these exact samples (finish's input report)
+        measured = measured_lufs if measured_lufs is not None else loudness.integrated_loudness(samples, sample_rate)
         step = loudness.gain_to_target_db(measured, target_lufs)
         if step is None:
             report["skipped"] = "silent audio has no loudness to normalise"
@@ -117,7 +119,10 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
         raise InputError("--loudness must be between -70 and 0 LUFS", field="loudness")
     if true_peak_dbtp is not None and not -20.0 <= true_peak_dbtp <= 0.0:
         raise InputError("--true-peak must be between -20 and 0 dBTP", field="true_peak")
-    report: dict[str, Any] = {"input": _level(samples, sample_rate) | {"sample_rate": sample_rate}, "steps": []}
+    input_lufs = loudness.integrated_loudness(samples, sample_rate)
+    report: dict[str, Any] = {"input": _level(samples, sample_rate, input_lufs) | {"sample_rate": sample_rate},
+                              "steps": []}
+    original = samples  # every step returns a new array: while `samples is original`, input_lufs holds
     steps = report["steps"]
     if output_rate and output_rate != sample_rate:
         if not 8000 <= output_rate <= 384000:
@@ -148,7 +153,8 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
         steps.append({"step": "fade_out", "seconds": fade_out_s, "shape": fade_out_shape})
     level_report = None
     if loudness_lufs is not None or true_peak_dbtp is not None:
-        samples, level_report = normalize(samples, sample_rate, loudness_lufs, true_peak_dbtp, periodic=loop)
+        samples, level_report = normalize(samples, sample_rate, loudness_lufs, true_peak_dbtp, periodic=loop,
+                                          measured_lufs=input_lufs if samples is original else None)
         steps.append({"step": "loudness", **level_report})
     if loop:
         from aimusic.audio.loop import seam_score
