@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -149,14 +150,54 @@ def _states(out: Path) -> dict[str, int]:
     return dict(rows)
 
 
-def _kill_when(proc: subprocess.Popen, out: Path, ready, timeout: float = 60) -> dict[str, int]:
+class HoldableServer(RunComfyServer):
+    """A stand-in that can hold new submits at the door (before accepting them), so a test can
+    kill the client at a moment when no submit is half-answered: RunComfy submits are not
+    idempotent, and an id the client never received cannot be resumed by anyone."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.holding = threading.Event()
+        self.dropping = False
+
+    def new_job(self, model_id, payload):
+        while self.holding.is_set():
+            time.sleep(0.005)
+        if self.dropping:  # its client was killed while it waited: never accepted, never billed
+            raise ConnectionAbortedError("client gone")
+        return super().new_job(model_id, payload)
+
+
+def _recorded_ids(out: Path) -> int:
+    path = out / ".aimusic" / "manifest.sqlite"
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return db.execute("SELECT COUNT(*) FROM events WHERE what='submitted'").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return -1
+
+
+def _kill_when(proc: subprocess.Popen, out: Path, ready, server: HoldableServer,
+               timeout: float = 60) -> dict[str, int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         states = _states(out)
         if ready(states):
+            server.holding.set()   # no new submit gets in; answered ones reach the manifest
+            settle = time.monotonic() + 5
+            while _recorded_ids(out) != server.total_submits and time.monotonic() < settle:
+                time.sleep(0.005)
+            assert _recorded_ids(out) == server.total_submits
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
-            return states
+            server.dropping = True
+            server.holding.clear()
+            time.sleep(0.1)
+            server.dropping = False
+            return _states(out)
         if proc.poll() is not None:
             raise AssertionError(f"the batch ended (rc {proc.returncode}) before the kill point")
         time.sleep(0.02)
@@ -165,7 +206,7 @@ def _kill_when(proc: subprocess.Popen, out: Path, ready, timeout: float = 60) ->
 
 
 def test_kill_9_twice_then_resume_submits_each_item_exactly_once(tmp_path, cli, monkeypatch):
-    with RunComfyServer(polls_before_done=6) as server:
+    with HoldableServer(polls_before_done=6) as server:
         for key, value in server.env().items():
             monkeypatch.setenv(key, value)
         batch = tmp_path / "b.yaml"
@@ -174,11 +215,11 @@ def test_kill_9_twice_then_resume_submits_each_item_exactly_once(tmp_path, cli, 
         out = tmp_path / "out"
         # 1) killed while requests are in flight (ids recorded, nothing finished yet)
         first = _spawn_batch(batch, out, server.env(), tmp_path / "run1.log")
-        seen = _kill_when(first, out, lambda s: s.get("submitted", 0) >= 2)
+        seen = _kill_when(first, out, lambda s: s.get("submitted", 0) >= 2, server)
         assert seen.get("submitted", 0) >= 2
         # 2) killed again once some items are done and others are in flight
         second = _spawn_batch(batch, out, server.env(), tmp_path / "run2.log")
-        _kill_when(second, out, lambda s: s.get("done", 0) >= 3 and s.get("submitted", 0) >= 1)
+        _kill_when(second, out, lambda s: s.get("done", 0) >= 3 and s.get("submitted", 0) >= 1, server)
         # 3) the same command, to the end
         result = cli("batch", batch, "-o", out, "--yes", "--json", "--concurrency", "4",
                      "--option", "poll_interval=0.05")

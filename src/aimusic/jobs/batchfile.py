@@ -412,7 +412,8 @@ def _make_item(req: _Request, number: int, *, seed: int | None, check_keys: bool
                          hint=f"it knows: {', '.join(model.languages)}")
     _, request, provider = prepare(model.id, data, req.provider, check_keys=check_keys)
     valid = request.to_json_dict()
-    effective_seed = valid.get("seed") if isinstance(valid.get("seed"), int) else seed
+    # a model without a seed field (ElevenLabs) has no seed to record
+    effective_seed = valid.get("seed") if isinstance(valid.get("seed"), int) else None
     title = req.title or title_for(model.id, valid)
     item_tags = tags or req.tags or str(valid.get("tags") or "")
     digest = hashlib.sha256(json.dumps([model.id, provider, valid, role], sort_keys=True).encode()).hexdigest()

@@ -31,6 +31,13 @@ def _write_json(path: Path, payload: Any) -> None:
     write_file_atomic(path, json.dumps(payload, default=str).encode())
 
 
+def _write_quick(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    partial.write_text(json.dumps(payload), encoding="utf-8")
+    os.replace(partial, path)
+
+
 def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -101,10 +108,14 @@ def execute(job: dict[str, Any], on_remote_id: Callable[[str], None] | None = No
             scratch.mkdir(parents=True, exist_ok=True)
 
         def remote_id_seen(request_id: str) -> None:
-            if not gather:
-                _write_json(work / REMOTE_FILE, {"provider": job["provider"], "remote_id": request_id})
+            # Every moment between the submit returning and this record is a moment where a
+            # kill would lose the id, so the record is as quick as it can be: the manifest
+            # when the driver is in this process (threads), else a rename-into-place file in
+            # the shared work dir (no fsync: a killed process loses nothing the kernel holds).
             if on_remote_id is not None:
                 on_remote_id(request_id)
+            elif not gather:
+                _write_quick(work / REMOTE_FILE, {"provider": job["provider"], "remote_id": request_id})
 
         result = _run(job, scratch, remote_id_seen, log, cancel_event, progress)
         payload = _describe(result, scratch, job)
