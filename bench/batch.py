@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
-from fakes.runcomfy_server import RunComfyServer  # noqa: E402
+from fakes.runcomfy_server import RunComfyServer
 
 ACE = "acestep-ai/ace-step/text-to-audio"
 # The engine's poll wait starts here and grows 1.1x a poll; 10 ms is the smallest base it takes.
@@ -80,9 +80,9 @@ def write_batch(path: Path, model: str, provider: str, tags: str, duration: floa
 
 
 def hosted(count: int, concurrency: int, job_seconds: float) -> None:
-    from aimusic.jobs import BatchOptions, load_batch, run_batch
-
     import multiprocessing
+
+    from aimusic.jobs import BatchOptions, load_batch, run_batch
 
     ours, theirs = multiprocessing.Pipe()
     server_process = multiprocessing.get_context("spawn").Process(target=serve, args=(theirs, job_seconds),

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fakes.elevenlabs_server import ElevenLabsServer
 from fakes.elevenlabs_server import Failure as ElFailure
 from fakes.runcomfy_server import Failure, RunComfyServer

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from local_acestep_fixtures import save_tiny_pipeline
 
 TURBO = "local/ace-step-1.5-turbo/text-to-audio"

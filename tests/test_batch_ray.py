@@ -9,10 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-
+import ray
 from fakes.runcomfy_server import RunComfyServer
-
-import ray  # noqa: E402 - CI installs the ray extra
 
 SKETCH = "local/sketch/text-to-audio"
 ACE = "acestep-ai/ace-step/text-to-audio"

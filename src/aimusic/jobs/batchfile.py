@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aimusic.errors import AimusicError, InputError, InputFileError, UsageError
+from aimusic.errors import AimusicError, InputError, InputFileError
 
 DEFAULT_BATCH_SEED = 0
 MAX_ITEMS = 100_000

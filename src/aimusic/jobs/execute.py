@@ -18,8 +18,9 @@ import os
 import shutil
 import tempfile
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 RESULT_FILE = "result.json"
 REMOTE_FILE = "remote.json"
@@ -61,10 +62,10 @@ def error_dict(exc: BaseException) -> dict[str, Any]:
 def warm_up() -> None:
     """Import what every job needs once, before a dozen threads would do it at the same moment
     (imports hold a lock: a cold first wave of hosted jobs would otherwise queue on it)."""
-    import aimusic.api  # noqa: F401
-    import aimusic.audio.io  # noqa: F401
-    import aimusic.audio.loudness  # noqa: F401
-    import aimusic.output  # noqa: F401
+    import aimusic.api
+    import aimusic.audio.io
+    import aimusic.audio.loudness
+    import aimusic.output
 
     try:
         import scipy.signal  # noqa: F401 - the loudness meter's filters
@@ -131,7 +132,7 @@ def execute(job: dict[str, Any], on_remote_id: Callable[[str], None] | None = No
                 items = {data["key"]: Item.from_dict(data) for data in job["items"]}
                 payload["records"] = finalize(payload, items, Path(job["out_dir"]))
         return payload
-    except BaseException as exc:  # noqa: BLE001 - every failure becomes data for the driver
+    except BaseException as exc:  # every failure becomes data for the driver
         if isinstance(exc, (SystemExit,)):
             raise
         return {"ok": False, "key": job["key"], "error": error_dict(exc)}
@@ -139,7 +140,7 @@ def execute(job: dict[str, Any], on_remote_id: Callable[[str], None] | None = No
 
 def _run(job: dict[str, Any], out: Path, on_remote_id: Callable[[str], None],
          log: Callable[[str], None] | None, cancel_event: Any, progress: Callable[..., None] | None) -> Any:
-    import aimusic.api as api
+    from aimusic import api
 
     options = dict(job.get("options") or {})
     if job.get("variations", 1) > 1:

@@ -22,14 +22,22 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from aimusic.errors import InputError, Interrupted
 from aimusic.jobs.batchfile import Item
 from aimusic.jobs.execute import REMOTE_FILE, RESULT_FILE, read_json
-from aimusic.jobs.library import clear_work, finalize, index_rows, state_dir, work_dir, write_index
+from aimusic.jobs.library import (
+    clear_work,
+    finalize,
+    index_rows,
+    state_dir,
+    work_dir,
+    write_index,
+)
 from aimusic.jobs.manifest import Manifest
 
 HOSTED_PROVIDERS = frozenset({"runcomfy", "elevenlabs", "comfyui"})
