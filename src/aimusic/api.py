@@ -53,13 +53,9 @@ def aimusic_version() -> str:
 
 
 def library_versions(names: tuple[str, ...] = ("numpy", "soundfile", "soxr", "pydantic")) -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
+    from aimusic.engines.base import package_versions
+
+    return {"python": platform.python_version(), **package_versions(names)}
 
 
 def models() -> list[ModelEntry]:
@@ -161,19 +157,27 @@ def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = "."
         timings = {"validate_s": validated_at - started, "run_s": ran_at - validated_at}
         for item in pending:
             item.sidecar["timings"] = dict(timings)
-        committed = sink.commit(pending)
     except KeyboardInterrupt:
         sink.abort()
         raise Interrupted("interrupted; no file was written") from None
     except BaseException:
         sink.abort()
         raise
+    return _commit(sink, pending, model, chosen, outcome, timings, started, request.to_json_dict())
+
+
+def _commit(sink: Any, pending: list[Any], model: ModelEntry, provider: str, outcome: Any,
+            timings: dict[str, float], started: float, input: dict[str, Any]) -> RunResult:
+    """Name every staged file (all or nothing) and describe what was written."""
+    try:
+        committed = sink.commit(pending)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted; no file was written") from None
     timings["total_s"] = time.perf_counter() - started
     return RunResult(
-        model=model.id, provider=chosen, task=model.task,
+        model=model.id, provider=provider, task=model.task,
         files=[str(c.audio) for c in committed], sidecars=[str(c.sidecar) for c in committed],
-        seeds=[t.seed for t in outcome.takes], cost_usd=outcome.cost_usd, timings=timings,
-        input=request.to_json_dict(),
+        seeds=[t.seed for t in outcome.takes], cost_usd=outcome.cost_usd, timings=timings, input=input,
         extra_files=[{k: str(v) for k, v in c.extras.items()} for c in committed],
         metadata=outcome.metadata)
 
@@ -312,20 +316,13 @@ def resume(request_id: str, output_dir: str | Path = ".", *, model_id: str | Non
             item.sidecar["timings"] = dict(timings)
             item.sidecar["resumed"] = True
             item.sidecar["estimated_cost_usd"] = None
-        committed = sink.commit(pending)
     except KeyboardInterrupt:
         sink.abort()
         raise Interrupted("interrupted; no file was written") from None
     except BaseException:
         sink.abort()
         raise
-    timings["total_s"] = time.perf_counter() - started
-    return RunResult(
-        model=model.id, provider=provider, task=model.task,
-        files=[str(c.audio) for c in committed], sidecars=[str(c.sidecar) for c in committed],
-        seeds=[t.seed for t in outcome.takes], cost_usd=outcome.cost_usd, timings=timings, input={},
-        extra_files=[{k: str(v) for k, v in c.extras.items()} for c in committed],
-        metadata=outcome.metadata)
+    return _commit(sink, pending, model, provider, outcome, timings, started, {})
 
 
 @dataclass

@@ -76,17 +76,9 @@ def read_text_arg(value: str | None, field: str) -> str | None:
     """TEXT or @FILE (as for --lyrics)."""
     if value is None or not value.startswith("@"):
         return value
-    from pathlib import Path
+    from aimusic.spec import read_text_file
 
-    from aimusic.errors import InputFileError
-
-    path = Path(value[1:]).expanduser()
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"{field}: file not found: {path}", field=field) from None
-    except (OSError, UnicodeDecodeError):
-        raise InputFileError(f"{field}: cannot read {path}", field=field) from None
+    return read_text_file(value[1:], field, f"{field} file")
 
 
 def print_run_result(result: Any, as_json: bool) -> None:

@@ -10,23 +10,15 @@ from aimusic.cli.common import json_option, print_json
 def _read(file: str) -> str:
     """FILE, '-' for stdin; 66 when it cannot be read."""
     import sys
-    from pathlib import Path
 
-    from aimusic.errors import InputError, InputFileError
+    from aimusic.errors import InputError
+    from aimusic.spec import read_text_file
 
     if file == "-":
         return sys.stdin.read()
-    path = Path(file).expanduser()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"lyrics file not found: {path}", field="lyrics") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text", field="lyrics") from None
-    except OSError:
-        raise InputFileError(f"cannot read {path}", field="lyrics") from None
+    text = read_text_file(file, "lyrics", "lyrics file")
     if len(text) > 20_000:
-        raise InputError(f"{path} holds {len(text)} characters; lyrics are at most 20000", field="lyrics")
+        raise InputError(f"{file} holds {len(text)} characters; lyrics are at most 20000", field="lyrics")
     return text
 
 

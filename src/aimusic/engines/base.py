@@ -22,6 +22,19 @@ if TYPE_CHECKING:
     from aimusic.spec import ModelInput
 
 
+def package_versions(names: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Installed versions of the named distributions (missing ones left out), for sidecars."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
 @dataclass(frozen=True)
 class Availability:
     usable: bool

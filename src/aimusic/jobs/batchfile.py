@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aimusic.errors import AimusicError, InputError, InputFileError
+from aimusic.errors import AimusicError, InputError
+from aimusic.spec import read_text_file
 
 DEFAULT_BATCH_SEED = 0
 MAX_ITEMS = 100_000
@@ -74,14 +75,7 @@ class Item:
 def read_batch_file(path: str | Path) -> dict[str, Any]:
     """{"items": [...], "defaults": {...}, "seed": int} from a YAML, JSON or JSONL file."""
     path = Path(path).expanduser()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"batch file not found: {path}", field="file") from None
-    except IsADirectoryError:
-        raise InputFileError(f"batch file {path} is a directory", field="file") from None
-    except (OSError, UnicodeDecodeError):
-        raise InputFileError(f"cannot read batch file {path} (UTF-8 text expected)", field="file") from None
+    text = read_text_file(path, "file", "batch file")
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson") or (suffix not in (".yaml", ".yml", ".json") and _looks_jsonl(text)):
         return _from_jsonl(text, path)
@@ -237,12 +231,7 @@ def _read_text(value: Any, base_dir: Path, field_name: str) -> str:
     path = Path(value).expanduser()
     if not path.is_absolute():
         path = base_dir / path
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"{field_name}: file not found: {path}", field=field_name) from None
-    except (OSError, UnicodeDecodeError):
-        raise InputFileError(f"{field_name}: cannot read {path} (UTF-8 text expected)", field=field_name) from None
+    return read_text_file(path, field_name, field_name)
 
 
 def _entry_seed(entry: dict[str, Any], rng: random.Random) -> int:

@@ -63,9 +63,9 @@ def warm_up() -> None:
     """Import what every job needs once, before a dozen threads would do it at the same moment
     (imports hold a lock: a cold first wave of hosted jobs would otherwise queue on it)."""
     import aimusic.api
-    import aimusic.audio.io
-    import aimusic.audio.loudness
-    import aimusic.output
+    import aimusic.audio.io  # noqa: F401
+    import aimusic.audio.loudness  # noqa: F401
+    import aimusic.output  # noqa: F401 - warmed here, used by the jobs
 
     try:
         import scipy.signal  # noqa: F401 - the loudness meter's filters

@@ -22,11 +22,11 @@ from typing import Any, Awaitable, Callable
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, TextContent
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from aimusic.config import redact
 from aimusic.errors import AimusicError, InputError
-from aimusic.spec import is_url, validation_details
+from aimusic.spec import is_url, validate
 from aimusic.spec.requests import (AnalyzeRequest, EditRequest, FinishRequest, GenerateRequest, PlanRequest,
                                    RunRequest)
 
@@ -79,15 +79,6 @@ def _ok_result(payload: Any) -> CallToolResult:
     if not isinstance(data, dict):
         data = {"result": data}
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
-
-
-def _validate(model: type[BaseModel], arguments: dict[str, Any]) -> BaseModel:
-    try:
-        return model.model_validate(arguments)
-    except ValidationError as exc:
-        details = validation_details(exc, model)
-        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:10])
-        raise InputError(f"invalid arguments: {summary}", field=details[0]["field"], details=details) from None
 
 
 class _Job:
@@ -150,7 +141,7 @@ def _tool(app: MCPServer, name: str, request_model: type[BaseModel], description
 
     async def tool_fn(ctx: Context, **arguments: Any) -> CallToolResult:
         try:
-            request = _validate(request_model, {k: v for k, v in arguments.items() if v is not None})
+            request = validate(request_model, {k: v for k, v in arguments.items() if v is not None})
             return _ok_result(await handler(request, ctx))
         except AimusicError as exc:
             return _error_result(exc)

@@ -180,19 +180,29 @@ def validation_details(error: ValidationError, model_cls: type[BaseModel] | None
     return details
 
 
-def parse_input_json(text: str) -> dict[str, Any]:
-    """Parse `--input` text (JSON, or @file.json) into a dict; InputError/InputFileError otherwise."""
+def read_text_file(path: str | Path, field: str, what: str = "file") -> str:
+    """A UTF-8 text file a user pointed at (lyrics, input JSON, batch file); InputFileError (66)
+    naming `field` when it is missing, a directory or unreadable, InputError (65) if not UTF-8."""
     from aimusic.errors import InputFileError
 
+    path = Path(path).expanduser()
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(f"{what} not found: {path}", field=field) from None
+    except IsADirectoryError:
+        raise InputFileError(f"{what} {path} is a directory", field=field) from None
+    except UnicodeDecodeError:
+        raise InputError(f"{what} {path} is not UTF-8 text", field=field) from None
+    except OSError as exc:
+        raise InputFileError(f"cannot read {what} {path}: {exc.strerror or exc.__class__.__name__}",
+                             field=field) from None
+
+
+def parse_input_json(text: str) -> dict[str, Any]:
+    """Parse `--input` text (JSON, or @file.json) into a dict; InputError/InputFileError otherwise."""
     if text.startswith("@"):
-        path = Path(text[1:]).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputFileError(f"input file not found: {path}", field="input") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputFileError(f"cannot read input file {path}: {exc.__class__.__name__}",
-                                 field="input") from None
+        text = read_text_file(text[1:], "input", "input file")
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from aimusic.engines.base import Availability, Engine, EngineResult, RunContext, Take
+from aimusic.engines.base import Availability, Engine, EngineResult, RunContext, Take, package_versions
 from aimusic.engines.comfyui.client import ComfyClient, display_url, env_servers, new_ids, normalise_url, ws_messages
 from aimusic.engines.comfyui.graphs import (GraphRequest, Layout, build_graph, choose_layout, default_layout,
                                             files_from_object_info, graph_model_files, input_options,
@@ -226,15 +226,7 @@ class ComfyUIEngine(Engine):
 
     @classmethod
     def versions(cls) -> dict[str, str]:
-        from importlib.metadata import version
-
-        found = {}
-        for name in ("httpx", "websockets"):
-            try:
-                found[name] = version(name)
-            except Exception:
-                continue
-        return found
+        return package_versions(("httpx", "websockets"))
 
     def run(self, model: Any, request: Any, ctx: RunContext, sink: Any) -> EngineResult:
         prompt_id = ctx.options.get("comfyui_prompt_id")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from aimusic.engines.base import Availability, Engine, EngineResult, RunContext, Take
+from aimusic.engines.base import Availability, Engine, EngineResult, RunContext, Take, package_versions
 from aimusic.errors import InputError
 
 
@@ -29,15 +29,7 @@ class SketchEngine(Engine):
 
     @classmethod
     def versions(cls) -> dict[str, str]:
-        from importlib.metadata import PackageNotFoundError, version
-
-        found = {}
-        for name in ("numpy", "scipy", "pretty_midi", "midirenderer", "librosa"):
-            try:
-                found[name] = version(name)
-            except PackageNotFoundError:
-                continue
-        return found
+        return package_versions(("numpy", "scipy", "pretty_midi", "midirenderer", "librosa"))
 
     def run(self, model: Any, request: Any, ctx: RunContext, sink: Any) -> EngineResult:
         if model.task == "generate":
