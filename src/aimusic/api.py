@@ -361,17 +361,17 @@ def plan(request: str, audio: str | None = None, lyrics: str | None = None, prov
 def generate(request: str, output_dir: str | Path = ".", *, provider: str = "auto",
              overrides: dict[str, Any] | None = None, lyrics: str | None = None,
              budget_usd: float | None = None, video: str | None = None, audio: str | None = None,
-             format: str | None = None, finish: str | None = None,
+             format: str | None = None, finish: str | None = None, options: dict[str, Any] | None = None,
              progress: Callable[..., None] | None = None, cancel_event: threading.Event | None = None,
              log: Callable[[str], None] | None = None) -> PlanRunResult:
-    """Plan a request in plain words and run every step of the plan."""
+    """Plan a request in plain words and run every step of the plan (`options`: engine options)."""
     from aimusic.plan import make_plan
     from aimusic.plan.runner import run_plan
 
     the_plan = make_plan(request, audio=audio, lyrics=lyrics, provider=provider, budget_usd=budget_usd,
                          overrides=overrides, video=video)
     results = run_plan(the_plan, output_dir, format=format, finish=finish, progress=progress, log=log,
-                       cancel_event=cancel_event)
+                       cancel_event=cancel_event, options=options)
     return PlanRunResult(plan=the_plan.to_dict(), results=results)
 
 

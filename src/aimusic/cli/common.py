@@ -19,6 +19,34 @@ format_option = click.option("--format", "fmt", type=click.Choice(["wav", "flac"
                              default=None, help="Output format (default: wav, or the provider's own).")
 
 
+# Engine options: flags that reach the engine as `options` rather than the model input.
+_ENGINE_OPTIONS = [
+    click.option("--model-path", type=click.Path(), default=None,
+                 help="Local engine: a diffusers-format model directory."),
+    click.option("--timeout", type=float, default=None, help="Hosted jobs: overall time limit, seconds."),
+    click.option("--device", default=None, help="Local engine: auto (default), cuda, cuda:N, mps or cpu."),
+    click.option("--offload", is_flag=True, default=None, help="Local engine: model CPU offload for small GPUs."),
+    click.option("--midi", is_flag=True, default=None, help="Sketch engine: also write the arrangement as a .mid file."),
+    click.option("--voice", default=None,
+                 help="Sketch engine: singing voice (female, male, child, soprano, alto, tenor, bass)."),
+    click.option("--stems", is_flag=True, default=None,
+                 help="Sketch engine: also write <name>.vocals.wav and <name>.accompaniment.wav."),
+]
+ENGINE_OPTION_NAMES = ("model_path", "timeout", "device", "offload", "midi", "voice", "stems")
+
+
+def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_ENGINE_OPTIONS):
+        func = option(func)
+    return func
+
+
+def pop_engine_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take the engine-option flags out of a command's kwargs; keep only those given."""
+    values = {name: kwargs.pop(name, None) for name in ENGINE_OPTION_NAMES}
+    return {name: value for name, value in values.items() if value not in (None, False)}
+
+
 def print_json(payload: Any) -> None:
     from aimusic.config import redact
 

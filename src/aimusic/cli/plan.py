@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from aimusic.cli.common import format_option, json_option, notice, output_dir_option, print_json, read_text_arg
+from aimusic.cli.common import (engine_options, format_option, json_option, notice, output_dir_option,
+                                pop_engine_options, print_json, read_text_arg)
 
 PLAN_PROVIDERS = ["auto", "local", "runcomfy", "elevenlabs", "sketch", "comfyui"]
 
@@ -108,7 +109,7 @@ def _run_options(func: Any) -> Any:
         click.option("--finish", default="none", show_default=True,
                      help="Finishing preset applied to each take (none = the engine's output as is)."),
         click.option("--dry-run", is_flag=True, help="Plan only; run nothing."),
-        json_option,
+        json_option, engine_options,
     ]):
         func = option(func)
     return func
@@ -141,7 +142,7 @@ def edit(audio: str, request: str, **kwargs: Any) -> None:
 def _plan_and_run(request: str, audio: str | None, *, lyrics: str | None, provider: str, budget: float | None,
                   video: str | None, tags: str | None, duration: float | None, seed: int | None,
                   instrumental: bool | None, model_id: str | None, language: str | None, output_dir: str,
-                  fmt: str | None, finish: str, dry_run: bool, as_json: bool) -> None:
+                  fmt: str | None, finish: str, dry_run: bool, as_json: bool, **engine_flags: Any) -> None:
     the_plan = _make(request, audio, lyrics, provider, budget, video,
                      _overrides(tags, duration, seed, instrumental, model_id, language))
     if finish != "none" and not dry_run:
@@ -166,7 +167,7 @@ def _plan_and_run(request: str, audio: str | None, *, lyrics: str | None, provid
     progress = StderrProgress()
     try:
         results = run_plan(the_plan, output_dir, format=fmt, finish=None if finish == "none" else finish,
-                           progress=progress, log=notice)
+                           progress=progress, log=notice, options=pop_engine_options(engine_flags))
     finally:
         progress.close()
     if as_json:

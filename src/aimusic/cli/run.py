@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
-from aimusic.cli.common import (StderrProgress, format_option, json_option, notice, output_dir_option,
-                                print_json, print_run_result, provider_option)
+from aimusic.cli.common import (StderrProgress, engine_options, format_option, json_option, notice,
+                                output_dir_option, pop_engine_options, print_json, print_run_result,
+                                provider_option)
 
 
 @click.command()
@@ -16,9 +18,7 @@ from aimusic.cli.common import (StderrProgress, format_option, json_option, noti
 @output_dir_option
 @provider_option
 @format_option
-@click.option("--model-path", type=click.Path(), default=None,
-              help="Local diffusers-format model directory (local engine).")
-@click.option("--timeout", type=float, default=None, help="Overall time limit for hosted jobs, seconds.")
+@engine_options
 @click.option("--dry-run", is_flag=True, help="Validate and price the input; run nothing.")
 @click.option("--accept-suggestion", is_flag=True,
               help="ElevenLabs: if it refuses the prompt/plan and suggests one, run the suggestion.")
@@ -26,23 +26,14 @@ from aimusic.cli.common import (StderrProgress, format_option, json_option, noti
               help="ElevenLabs: a composition plan (JSON or @file.json), or 'auto' to have one made.")
 @click.option("--variations", type=int, default=None,
               help="Local engine: N takes in one batched call (seeds seed..seed+N-1).")
-@click.option("--device", default=None, help="Local engine: auto (default), cuda, cuda:N, mps or cpu.")
-@click.option("--offload", is_flag=True, default=None, help="Local engine: model CPU offload for small GPUs.")
 @click.option("--finish", "finish_preset", type=click.Choice(["none", "streaming", "broadcast", "podcast"]),
               default="none", show_default=True,
               help="Finishing preset for every take (see `aimusic finish`); none keeps the model's levels.")
-@click.option("--midi", is_flag=True, default=None, help="Sketch engine: also write the arrangement as a .mid file.")
-@click.option("--voice", default=None, help="Sketch engine: singing voice (female, male, child, soprano, alto, "
-                                            "tenor, bass).")
-@click.option("--stems", is_flag=True, default=None,
-              help="Sketch engine: also write <name>.vocals.wav and <name>.accompaniment.wav.")
 @click.option("--language", default=None, help="Sketch engine: language the lyrics are sung in (default: detected).")
 @json_option
-def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str | None,
-        model_path: str | None, timeout: float | None, dry_run: bool, accept_suggestion: bool,
-        composition_plan: str | None, variations: int | None, device: str | None, offload: bool | None,
-        finish_preset: str, midi: bool | None, voice: str | None, stems: bool | None, language: str | None,
-        as_json: bool) -> None:
+def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str | None, dry_run: bool,
+        accept_suggestion: bool, composition_plan: str | None, variations: int | None, finish_preset: str,
+        language: str | None, as_json: bool, **engine_flags: Any) -> None:
     """Run MODEL_ID on a JSON input and write the audio and its sidecar.
 
     Accepts exactly what `runcomfy run` accepts for the hosted models, e.g.
@@ -62,12 +53,10 @@ def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str
             click.echo(json.dumps(body, indent=2, ensure_ascii=False))
             notice(f"valid input for {model.id} via {chosen}; estimated cost ${plan['estimated_cost_usd']:.4f}")
         return
-    options = {k: v for k, v in {"model_path": model_path, "timeout": timeout,
-                                 "accept_suggestion": accept_suggestion or None,
-                                 "composition_plan": composition_plan, "variations": variations,
-                                 "device": device, "offload": offload or None,
-                                 "midi": midi or None, "voice": voice, "stems": stems or None,
-                                 "language": language}.items() if v is not None}
+    options = pop_engine_options(engine_flags)
+    options.update({k: v for k, v in {"accept_suggestion": accept_suggestion or None,
+                                      "composition_plan": composition_plan, "variations": variations,
+                                      "language": language}.items() if v is not None})
     progress = StderrProgress()
     try:
         result = api.run(model_id, input_text, output_dir, provider=provider, format=fmt,

@@ -20,8 +20,9 @@ from aimusic.plan import Plan, Step
 
 def run_plan(plan: Plan, output_dir: str | Path, *, format: str | None = None, finish: str | None = None,
              progress: Callable[..., None] | None = None, log: Callable[[str], None] | None = None,
-             cancel_event: threading.Event | None = None) -> list[Any]:
-    """Run every step of `plan`; one RunResult per written take (one for a whole chain)."""
+             cancel_event: threading.Event | None = None, options: dict[str, Any] | None = None) -> list[Any]:
+    """Run every step of `plan`; one RunResult per written take (one for a whole chain).
+    `options` are engine options (model_path, midi, stems, ...) passed to every call."""
     from aimusic import api
 
     # Validate every call and check every key before the first one runs (no network): a plan
@@ -31,7 +32,7 @@ def run_plan(plan: Plan, output_dir: str | Path, *, format: str | None = None, f
             api.prepare(step.model, step.input, step.provider)
     chained = any(step.join for step in plan.steps)
     if chained:
-        return [_run_chain(plan, Path(output_dir), format, finish, progress, log, cancel_event)]
+        return [_run_chain(plan, Path(output_dir), format, finish, progress, log, cancel_event, options)]
     results = []
     for step in plan.steps:
         takes = step.variations or [None] * step.count
@@ -44,13 +45,14 @@ def run_plan(plan: Plan, output_dir: str | Path, *, format: str | None = None, f
             if log is not None and len(takes) > 1:
                 log(f"take {index + 1}/{len(takes)} of step {step.index}")
             results.append(api.run(step.model, data, output_dir, provider=step.provider, format=format,
-                                   finish=finish, progress=progress, log=log, cancel_event=cancel_event))
+                                   finish=finish, progress=progress, log=log, cancel_event=cancel_event,
+                                   options=options))
     return results
 
 
 def _run_chain(plan: Plan, output_dir: Path, fmt: str | None, finish: str | None,
                progress: Callable[..., None] | None, log: Callable[[str], None] | None,
-               cancel_event: threading.Event | None = None) -> Any:
+               cancel_event: threading.Event | None = None, options: dict[str, Any] | None = None) -> Any:
     import time
 
     import numpy as np
@@ -79,7 +81,7 @@ def _run_chain(plan: Plan, output_dir: Path, fmt: str | None, finish: str | None
             if log is not None:
                 log(f"chain step {step.index}/{len(plan.steps)}: {step.task} on {step.model}")
             result = api.run(step.model, data, work / f"step-{step.index}", provider=step.provider,
-                             progress=progress, log=log, cancel_event=cancel_event)
+                             progress=progress, log=log, cancel_event=cancel_event, options=options)
             total_cost += result.cost_usd or 0.0
             calls.append({"step": step.index, "model": result.model, "provider": result.provider,
                           "input": result.input, "seed": result.seeds[0] if result.seeds else None,
