@@ -25,7 +25,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 from fakes.runcomfy_server import RunComfyServer
 
 ACE = "acestep-ai/ace-step/text-to-audio"
-# The engine's poll wait starts here and grows 1.1x a poll; 10 ms is the smallest base it takes.
+# The engine's poll wait starts here and grows 1.05x a poll; 10 ms is the smallest base it takes.
 POLL_INTERVAL = float(os.environ.get("BENCH_POLL_INTERVAL", "0.01"))
 
 
@@ -124,7 +124,7 @@ def hosted(count: int, concurrency: int, job_seconds: float) -> None:
         print(f"  wall {wall:.2f} s vs ideal {ideal:.2f} s (= {count}/{concurrency} x {job_seconds:g} s): "
               f"{(wall / ideal - 1) * 100:+.1f} % ({'within' if wall <= ideal * 1.10 else 'OUTSIDE'} 10 %)")
         # where the rest goes: the engine sees a job done only at its next poll (its wait grows
-        # 1.1x a poll), and 200 jobs of 1 s on 16 slots take 13 rounds, not 12.5
+        # 1.05x a poll), and 200 jobs of 1 s on 16 slots take 13 rounds, not 12.5
         slot = stats["seen_after_s"]
         print(f"  a job was seen done {slot:.3f} s after its submit ({stats['polls']:.1f} polls); "
               f"slot occupancy {count * slot / (concurrency * wall) * 100:.1f} %; "

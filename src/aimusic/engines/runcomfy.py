@@ -39,6 +39,7 @@ KEY_HINT = "check RUNCOMFY_TOKEN or run `aimusic login runcomfy`"
 DEFAULT_TIMEOUT_S = 1800.0          # overall limit for one job unless --timeout says otherwise
 POLL_INTERVAL_S = 2.0               # the official CLI's habit (minimum 1 s there)
 POLL_MAX_INTERVAL_S = 10.0
+POLL_GROWTH = 1.05
 PRICE_CACHE_TTL_S = 24 * 3600
 PRICE_MISS_TTL_S = 3600             # a model the catalog does not price: ask again in an hour
 DONE = {"completed", "succeeded", "success"}
@@ -339,8 +340,9 @@ class RunComfyEngine(Engine):
                 raise RetryableError(f"timed out after {time.monotonic() - started:.0f} s waiting for "
                                      f"runcomfy request {request_id} (last status {status or 'unknown'})",
                                      hint=f"`aimusic resume {request_id}` picks it up later")
-            # gentle backoff with jitter: 2 s, then growing ~10% a poll up to 10 s
-            wait = min(POLL_MAX_INTERVAL_S, interval * (1.1 ** min(polls, 40)))
+            # gentle backoff with jitter: 2 s, then growing 5% a poll up to 10 s. The wait stays a
+            # small fraction of the time already spent, so a finished job is seen at most ~5% late.
+            wait = min(POLL_MAX_INTERVAL_S, interval * (POLL_GROWTH ** min(polls, 60)))
             wait *= 1 + random.uniform(-0.1, 0.1)
             if remaining is not None:
                 wait = min(wait, max(remaining, 0.0))
