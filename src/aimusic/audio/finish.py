@@ -35,12 +35,15 @@ def length_fade_seconds(length_s: float) -> float:
     return float(min(3.0, max(0.5, 0.1 * length_s), length_s / 2))
 
 
-def _level(samples: np.ndarray, sample_rate: int, lufs: float | None = None) -> dict[str, float | None]:
+def _level(samples: np.ndarray, sample_rate: int, lufs: float | None = None,
+           true_peak_db: float | None = None) -> dict[str, float | None]:
     if lufs is None:
         lufs = loudness.integrated_loudness(samples, sample_rate)
-    tp = peak.true_peak(samples, sample_rate)
+    if true_peak_db is None:
+        tp = peak.true_peak(samples, sample_rate)
+        true_peak_db = gain_to_db(tp) if tp > 0 else float("-inf")
     return {"integrated_lufs": round(lufs, 2) if math.isfinite(lufs) else None,
-            "true_peak_dbtp": round(gain_to_db(tp), 2) if tp > 0 else None,
+            "true_peak_dbtp": round(true_peak_db, 2) if math.isfinite(true_peak_db) else None,
             "duration_s": round(samples.shape[1] / sample_rate, 4)}
 
 
@@ -84,6 +87,9 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
         if ceiling_dbtp is not None:
             out, limiter = _limit(out, sample_rate, ceiling_dbtp, periodic)
             report["limiter"] = limiter
+            if round_ == 0:
+                # true peak scales with gain: the limiter's first measure gives the source's for free
+                report["source_true_peak_dbtp"] = limiter["input_true_peak_dbtp"] - gain_db
             limited = limiter["passes"] > 0
         if target_lufs is None:
             break
@@ -120,9 +126,9 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
     if true_peak_dbtp is not None and not -20.0 <= true_peak_dbtp <= 0.0:
         raise InputError("--true-peak must be between -20 and 0 dBTP", field="true_peak")
     input_lufs = loudness.integrated_loudness(samples, sample_rate)
-    report: dict[str, Any] = {"input": _level(samples, sample_rate, input_lufs) | {"sample_rate": sample_rate},
-                              "steps": []}
-    original = samples  # every step returns a new array: while `samples is original`, input_lufs holds
+    report: dict[str, Any] = {"input": None, "steps": []}  # "input" is filled in last (see below)
+    original, original_rate = samples, sample_rate
+    # every step returns a new array: while `samples is original`, what was measured on it holds
     steps = report["steps"]
     if output_rate and output_rate != sample_rate:
         if not 8000 <= output_rate <= 384000:
@@ -152,10 +158,16 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
         samples = fades.fade_out(samples, sample_rate, fade_out_s, fade_out_shape)
         steps.append({"step": "fade_out", "seconds": fade_out_s, "shape": fade_out_shape})
     level_report = None
+    input_true_peak = None
     if loudness_lufs is not None or true_peak_dbtp is not None:
+        untouched = samples is original
         samples, level_report = normalize(samples, sample_rate, loudness_lufs, true_peak_dbtp, periodic=loop,
-                                          measured_lufs=input_lufs if samples is original else None)
+                                          measured_lufs=input_lufs if untouched else None)
+        if untouched and not loop:
+            input_true_peak = level_report.pop("source_true_peak_dbtp", None)
+        level_report.pop("source_true_peak_dbtp", None)
         steps.append({"step": "loudness", **level_report})
+    report["input"] = _level(original, original_rate, input_lufs, input_true_peak) | {"sample_rate": original_rate}
     if loop:
         from aimusic.audio.loop import seam_score
 
