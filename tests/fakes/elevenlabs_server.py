@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import threading
 import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from fakes.loopback import Failure, LoopbackServer, QuietHandler
 from fakes.runcomfy_server import encoded_audio
 
 REAL_ARTIST = "taylor swift"     # a prompt naming a real artist gets `bad_prompt`, as the real API does
@@ -25,14 +23,9 @@ SUGGESTED_PROMPT = "Upbeat country-pop anthem with a heartfelt female lead vocal
 BAD_SECTION = "BAD"              # a plan with a section of this name gets `bad_composition_plan`
 
 
-@dataclass
-class Failure:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
-class ElevenLabsServer:
+class ElevenLabsServer(LoopbackServer):
     def __init__(self, key: str = "el-test-key", *, latency: float = 0.0) -> None:
         self.key = key
         self.latency = latency                  # before the first audio byte, seconds
@@ -46,32 +39,10 @@ class ElevenLabsServer:
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-
-    def start(self) -> ElevenLabsServer:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = _Server(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> ElevenLabsServer:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
-        assert self._httpd is not None
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
     def env(self) -> dict[str, str]:
         return {"ELEVENLABS_API_KEY": self.key, "ELEVENLABS_API_BASE": self.base_url}
@@ -86,28 +57,8 @@ def _plan_for(prompt: str, length_ms: int) -> dict[str, Any]:
                           "duration_ms": max(length_ms - half, 3000), "lines": ["oh oh"]}]}
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256  # the default 5 drops SYNs under a concurrent batch (1 s retransmits)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return  # a client that hung up (cancel, timeout) is part of the tests, not a fault
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     fake: ElevenLabsServer
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body go out in separate writes: without this, Nagle + delayed ACK add ~40 ms
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, *args: Any) -> None:
-        return
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
@@ -218,3 +169,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
+
+
+ElevenLabsServer.handler_class = _Handler

@@ -17,13 +17,14 @@ import socket
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
+
+from fakes.loopback import Failure, LoopbackServer, QuietHandler
 
 HOSTED_MODELS = ("acestep-ai/ace-step/text-to-audio", "acestep-ai/ace-step-1.5/text-to-audio",
                  "elevenlabs/elevenlabs/music-generation", "acestep-ai/ace-step/audio-inpaint",
@@ -68,16 +69,9 @@ class FakeJob:
     status_calls: int = 0
 
 
-@dataclass
-class Failure:
-    """An answer to give instead of the normal one (status 0: hang up without answering)."""
-
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
-class RunComfyServer:
+class RunComfyServer(LoopbackServer):
     def __init__(self, token: str = "rc-test-token", *, polls_before_done: int = 1, latency: float = 0.0,
                  status_latency: float = 0.0) -> None:
         self.token = token
@@ -115,33 +109,6 @@ class RunComfyServer:
         self.jobs: dict[str, FakeJob] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> RunComfyServer:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = _Server(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> RunComfyServer:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def origin(self) -> str:
-        assert self._httpd is not None
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def base_url(self) -> str:
@@ -200,28 +167,8 @@ def _json_bytes(body: Any) -> bytes:
     return json.dumps(body).encode()
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256  # the default 5 drops SYNs under a concurrent batch (1 s retransmits)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return  # a client that hung up (cancel, timeout) is part of the tests, not a fault
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     fake: RunComfyServer
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body go out in separate writes: without this, Nagle + delayed ACK add ~40 ms
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, *args: Any) -> None:  # keep test output quiet
-        return
 
     # -- helpers ---------------------------------------------------------------------------
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
@@ -404,3 +351,6 @@ class _Handler(BaseHTTPRequestHandler):
             return
         for start in range(0, len(data), 1 << 16):
             self.wfile.write(data[start:start + (1 << 16)])
+
+
+RunComfyServer.handler_class = _Handler
