@@ -13,11 +13,12 @@ import platform
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from aimusic.catalog import ModelEntry, all_models, get_model
 from aimusic.config import KEYED_PROVIDERS, get_key, require_key
@@ -149,7 +150,7 @@ def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = "."
         ctx.progress = progress
     validated_at = time.perf_counter()
     sink = OutputSink(output_dir)
-    try:
+    with _aborting(sink):
         outcome = engine.run(model, request, ctx, sink)
         ctx.check_cancelled()  # a cancellation that arrived as the engine finished still wins: no files
         ran_at = time.perf_counter()
@@ -157,22 +158,27 @@ def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = "."
         timings = {"validate_s": validated_at - started, "run_s": ran_at - validated_at}
         for item in pending:
             item.sidecar["timings"] = dict(timings)
+    return _commit(sink, pending, model, chosen, outcome, timings, started, request.to_json_dict())
+
+
+@contextmanager
+def _aborting(sink: Any) -> Iterator[None]:
+    """Any failure or Ctrl-C while staging drops every staged file: the output dir stays as it was."""
+    try:
+        yield
     except KeyboardInterrupt:
         sink.abort()
         raise Interrupted("interrupted; no file was written") from None
     except BaseException:
         sink.abort()
         raise
-    return _commit(sink, pending, model, chosen, outcome, timings, started, request.to_json_dict())
 
 
 def _commit(sink: Any, pending: list[Any], model: ModelEntry, provider: str, outcome: Any,
             timings: dict[str, float], started: float, input: dict[str, Any]) -> RunResult:
     """Name every staged file (all or nothing) and describe what was written."""
-    try:
+    with _aborting(sink):
         committed = sink.commit(pending)
-    except KeyboardInterrupt:
-        raise Interrupted("interrupted; no file was written") from None
     timings["total_s"] = time.perf_counter() - started
     return RunResult(
         model=model.id, provider=provider, task=model.task,
@@ -307,7 +313,7 @@ def resume(request_id: str, output_dir: str | Path = ".", *, model_id: str | Non
         ctx.progress = progress
     request = ModelInput()
     sink = OutputSink(output_dir)
-    try:
+    with _aborting(sink):
         outcome = engine.resume(request_id, ctx, sink)
         ran_at = time.perf_counter()
         pending = _pending_outputs(model, provider, request, outcome, sink, None, None, engine)
@@ -316,12 +322,6 @@ def resume(request_id: str, output_dir: str | Path = ".", *, model_id: str | Non
             item.sidecar["timings"] = dict(timings)
             item.sidecar["resumed"] = True
             item.sidecar["estimated_cost_usd"] = None
-    except KeyboardInterrupt:
-        sink.abort()
-        raise Interrupted("interrupted; no file was written") from None
-    except BaseException:
-        sink.abort()
-        raise
     return _commit(sink, pending, model, provider, outcome, timings, started, {})
 
 
