@@ -424,3 +424,13 @@ def test_inpaint_to_another_format_uses_that_formats_encoding(cli, tiny_dir, wav
                "--model-path", str(tiny_dir), "--format", "mp3")
     assert res.code == 0, res.stderr
     assert res.json()["files"][0].endswith(".mp3")
+
+
+def test_replay_uses_the_recorded_weights(cli, tiny_dir, tmp_path):
+    res = _run(cli, f"{TURBO}/text-to-audio", {"tags": "pop", "duration": 10, "seed": 7}, tmp_path / "first",
+               "--model-path", str(tiny_dir))
+    assert res.code == 0, res.stderr
+    first = res.json()["files"][0]
+    again = cli("replay", str(Path(first).with_suffix(".json")), "-o", str(tmp_path / "again"), "--json")
+    assert again.code == 0, again.stderr
+    assert np.array_equal(_read(again.json()["files"][0])[0], _read(first)[0])

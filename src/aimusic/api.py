@@ -281,7 +281,11 @@ def replay(sidecar_path: str | Path, output_dir: str | Path | None = None, **kwa
         raise InputError(f"{path} is not an aimusic sidecar (no model/input)", field="sidecar")
     kwargs.setdefault("provider", data.get("provider") or "auto")
     kwargs.setdefault("format", data.get("format"))
-    return run(data["model"], data["input"], output_dir or path.parent, **kwargs)
+    options = dict(kwargs.pop("options", None) or {})
+    weights = (data.get("metadata") or {}).get("weights")
+    if data.get("provider") == "local" and isinstance(weights, str) and Path(weights).is_dir():
+        options.setdefault("model_path", weights)  # the same weights the take was made with
+    return run(data["model"], data["input"], output_dir or path.parent, options=options, **kwargs)
 
 
 def resume(request_id: str, output_dir: str | Path = ".", *, model_id: str | None = None,
