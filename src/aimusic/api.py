@@ -146,6 +146,8 @@ def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = "."
         format = format_for(format)
     engine = engine_class(chosen)()
     ctx = RunContext(options=dict(options or {}), cancel_event=cancel_event or threading.Event(), log=log)
+    if format is not None:
+        ctx.options.setdefault("format", format)  # engines writing extra audio (stems) match the take
     if progress is not None:
         ctx.progress = progress
     validated_at = time.perf_counter()

@@ -276,7 +276,8 @@ def _ticks_per_second(song: Any) -> float:
 
 def attach_vocal(take: Any, vocal: VocalPlan | None, rendered: Any, options: dict[str, Any], sink: Any,
                  notice: Any = None) -> None:
-    """Vocal metadata into the take; with options["stems"], `vocals.wav` + `accompaniment.wav`."""
+    """Vocal metadata into the take; with options["stems"], `vocals.<fmt>` + `accompaniment.<fmt>` in the
+    run's output format (options["format"], default wav)."""
     if vocal is not None:
         take.metadata["vocal"] = vocal.metadata()
         for warning in dict.fromkeys(vocal.warnings):
@@ -289,5 +290,6 @@ def attach_vocal(take: Any, vocal: VocalPlan | None, rendered: Any, options: dic
         if notice is not None:
             notice("--stems: no sung vocal (no lyrics), so the vocals stem is silent")
         stems = {"vocals": np.zeros_like(rendered.samples), "accompaniment": rendered.samples}
+    fmt = options.get("format") or "wav"
     for name in ("vocals", "accompaniment"):
-        take.extra_files[f"{name}.wav"] = sink.stage_audio(stems[name], rendered.sample_rate, "wav")
+        take.extra_files[f"{name}.{fmt}"] = sink.stage_audio(stems[name], rendered.sample_rate, fmt)
