@@ -30,7 +30,7 @@ _ENGINE_OPTIONS = [
     click.option("--voice", default=None,
                  help="Sketch engine: singing voice (female, male, child, soprano, alto, tenor, bass)."),
     click.option("--stems", is_flag=True, default=None,
-                 help="Sketch engine: also write <name>.vocals.wav and <name>.accompaniment.wav."),
+                 help="Sketch engine: also write <name>.vocals.<ext> and <name>.accompaniment.<ext> (the output format)."),
 ]
 ENGINE_OPTION_NAMES = ("model_path", "timeout", "device", "offload", "midi", "voice", "stems")
 
