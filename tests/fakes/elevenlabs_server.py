@@ -60,16 +60,6 @@ def _plan_for(prompt: str, length_ms: int) -> dict[str, Any]:
 class _Handler(QuietHandler):
     fake: ElevenLabsServer
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
     def _validation(self, field_name: str, message: str) -> None:
         self._send(422, {"detail": [{"loc": ["body", field_name], "msg": message, "type": "value_error"}]})
 

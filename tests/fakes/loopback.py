@@ -3,6 +3,7 @@ that tolerates clients hanging up, a quiet handler with TCP_NODELAY, and start/s
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import threading
@@ -40,6 +41,17 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:  # keep test output quiet
         return
+
+    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+        """A JSON answer (no body for None)."""
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
 
 
 class LoopbackServer:

@@ -163,24 +163,10 @@ class RunComfyServer(LoopbackServer):
         return {"audio": urls[0] if len(urls) == 1 else urls}
 
 
-def _json_bytes(body: Any) -> bytes:
-    return json.dumps(body).encode()
-
-
 class _Handler(QuietHandler):
     fake: RunComfyServer
 
     # -- helpers ---------------------------------------------------------------------------
-    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        data = _json_bytes(body) if body is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
     def _fail(self, failure: Failure) -> None:
         if failure.status == 0:  # hang up without an answer (a connection reset)
             self.close_connection = True

@@ -315,15 +315,9 @@ def send(client: httpx.Client, method: str, url: str, call: HttpCall, guard: Cal
             if not retryable:
                 raise error
             last_error = error
-        if attempt + 1 >= attempts:
+        if not _pause_before_retry(call.policy, attempt, response, guard,
+                                   f"{call.provider} {call.action}: {last_error.message}"):
             break
-        wait = call.policy.delay(attempt, response)
-        remaining = guard.remaining()
-        if remaining is not None and wait > remaining:
-            break
-        if guard.on_retry:
-            guard.on_retry(f"{call.provider} {call.action}: {last_error.message}; retrying in {wait:.1f} s")
-        guard.sleep(wait)
     assert last_error is not None
     raise last_error
 
@@ -365,6 +359,21 @@ def url_file_name(url: str) -> str:
     return safe_name(segment)
 
 
+def _pause_before_retry(policy: RetryPolicy, attempt: int, response: Any, guard: CallGuard, what: str) -> bool:
+    """Wait before attempt `attempt + 1`, telling the user; False when no retry is left (attempts
+    spent, or the wait would outlast the deadline)."""
+    if attempt + 1 >= policy.attempts:
+        return False
+    wait = policy.delay(attempt, response)
+    remaining = guard.remaining()
+    if remaining is not None and wait > remaining:
+        return False
+    if guard.on_retry:
+        guard.on_retry(f"{what}; retrying in {wait:.1f} s")
+    guard.sleep(wait)
+    return True
+
+
 def download(client: httpx.Client, url: str, staged: Any, allowlist: HostAllowlist, *,
              provider: str, max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES, guard: CallGuard | None = None,
              policy: RetryPolicy | None = None, headers: dict[str, str] | None = None) -> Downloaded:
@@ -387,15 +396,8 @@ def download(client: httpx.Client, url: str, staged: Any, allowlist: HostAllowli
             last_error = RetryableError(
                 f"download of {url_file_name(url)} from {provider} broke off "
                 f"({exc.__class__.__name__ if not isinstance(exc, _Incomplete) else exc})")
-        if attempt + 1 >= policy.attempts:
+        if not _pause_before_retry(policy, attempt, response, guard, last_error.message):
             break
-        wait = policy.delay(attempt, response)
-        remaining = guard.remaining()
-        if remaining is not None and wait > remaining:
-            break
-        if guard.on_retry:
-            guard.on_retry(f"{last_error.message}; retrying in {wait:.1f} s")
-        guard.sleep(wait)
     assert last_error is not None
     raise last_error
 
