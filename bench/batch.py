@@ -82,7 +82,7 @@ def write_batch(path: Path, model: str, provider: str, tags: str, duration: floa
 def hosted(count: int, concurrency: int, job_seconds: float) -> None:
     import multiprocessing
 
-    from aimusic.jobs import BatchOptions, load_batch, run_batch
+    from aimusic.batch import BatchOptions, load_batch, run_batch
 
     ours, theirs = multiprocessing.Pipe()
     server_process = multiprocessing.get_context("spawn").Process(target=serve, args=(theirs, job_seconds),
@@ -132,7 +132,7 @@ def hosted(count: int, concurrency: int, job_seconds: float) -> None:
 
 
 def offline(count: int, seconds: float) -> None:
-    from aimusic.jobs import BatchOptions, load_batch, run_batch
+    from aimusic.batch import BatchOptions, load_batch, run_batch
 
     with tempfile.TemporaryDirectory() as tmp:
         batch = Path(tmp) / "offline.yaml"

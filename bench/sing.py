@@ -16,9 +16,9 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from aimusic.engines.sketch_voice import espeak, sing, vocal_bus  # noqa: E402
-from aimusic.engines.sketch_voice.melody import simple_melody  # noqa: E402
-from aimusic.engines.sketch_voice.singer import _cache  # noqa: E402 - cleared between cold runs
+from aimusic.engines.sketch.voice import espeak, sing, vocal_bus  # noqa: E402
+from aimusic.engines.sketch.voice.melody import simple_melody  # noqa: E402
+from aimusic.engines.sketch.voice.singer import _cache  # noqa: E402 - cleared between cold runs
 
 LYRICS = {
     "en": ["walking through the city lights tonight", "every window tells a story of its own",
@@ -76,7 +76,7 @@ def engine_cost() -> None:
     what singing adds to `aimusic run local/sketch/text-to-audio` with lyrics."""
     from aimusic.engines.sketch.compose import ComposeRequest, compose
     from aimusic.engines.sketch.render import render
-    from aimusic.engines.sketch_voice.integrate import VocalPlan
+    from aimusic.engines.sketch.voice.integrate import VocalPlan
 
     lyrics = "[verse]\n" + "\n".join(LYRICS["en"][:4]) + "\n[chorus]\n" + "\n".join(LYRICS["en"][4:]) * 2
     plan = VocalPlan("en", True, "female", 1)

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from aimusic.errors import InputError, InputFileError, Interrupted, UpstreamError
-from aimusic.jobs import BatchOptions, load_batch, run_batch, summarize
+from aimusic.batch import BatchOptions, load_batch, run_batch, summarize
 
 SKETCH = "local/sketch/text-to-audio"
 TONE = "test/tone/text-to-audio"
@@ -302,7 +302,7 @@ items:
 
 
 def test_kill_between_render_and_move_is_recovered_without_rendering_again(tone, tmp_path, monkeypatch):
-    from aimusic.jobs import library
+    from aimusic.batch import library
 
     batch = write(tmp_path / "b.yaml", f"items:\n  - {{model: {TONE}, tags: x, duration: 0.3, count: 2}}\n")
     items = load_batch(batch)
@@ -348,7 +348,7 @@ items:
 
 
 def test_output_dir_problems_and_one_driver_per_library(tone, tmp_path, cli):
-    from aimusic.jobs.runner import _lock_library
+    from aimusic.batch.runner import _lock_library
 
     batch = write(tmp_path / "b.yaml", f"items:\n  - {{model: {TONE}, tags: x, duration: 0.3}}\n")
     (tmp_path / "file").write_text("x")

@@ -242,7 +242,7 @@ def test_kill_9_twice_then_resume_submits_each_item_exactly_once(tmp_path, cli, 
 def test_adaptive_limit_halves_on_429_and_grows_back():
     import threading
 
-    from aimusic.jobs.runner import AdaptiveLimit, SlotGate
+    from aimusic.batch.runner import AdaptiveLimit, SlotGate
 
     limit = AdaptiveLimit(16)
     assert limit.throttle(0.0) and limit.limit == 8
@@ -283,9 +283,9 @@ def test_adaptive_limit_halves_on_429_and_grows_back():
 
 
 def test_a_request_left_by_a_killed_run_is_followed_and_finished_like_the_rest(runcomfy, tmp_path):
-    from aimusic.jobs import BatchOptions, load_batch, run_batch
-    from aimusic.jobs.library import work_dir
-    from aimusic.jobs.manifest import Manifest
+    from aimusic.batch import BatchOptions, load_batch, run_batch
+    from aimusic.batch.library import work_dir
+    from aimusic.batch.manifest import Manifest
 
     batch = tmp_path / "b.yaml"
     batch.write_text(f"items:\n  - {{model: {ACE}, provider: runcomfy, tags: x, duration: 5, count: 2}}\n")
@@ -346,8 +346,8 @@ def test_a_request_with_several_takes_keeps_them_all_under_its_item(runcomfy, tm
 
 
 def test_a_recorded_request_the_provider_no_longer_knows_is_submitted_again(runcomfy, tmp_path):
-    from aimusic.jobs import BatchOptions, load_batch, run_batch
-    from aimusic.jobs.manifest import Manifest
+    from aimusic.batch import BatchOptions, load_batch, run_batch
+    from aimusic.batch.manifest import Manifest
 
     batch = tmp_path / "b.yaml"
     batch.write_text(f"items:\n  - {{model: {ACE}, provider: runcomfy, tags: x, duration: 5}}\n")

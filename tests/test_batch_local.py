@@ -50,7 +50,7 @@ def test_ray_actor_holds_the_pipeline_between_jobs(tiny_dir, tmp_path):
     import ray
     import soundfile as sf
 
-    from aimusic.jobs import BatchOptions, load_batch, run_batch
+    from aimusic.batch import BatchOptions, load_batch, run_batch
 
     batch = tmp_path / "b.yaml"
     batch.write_text(f"""

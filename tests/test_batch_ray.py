@@ -38,8 +38,8 @@ def digest(path: Path) -> str:
 
 
 def test_ray_runner_builds_the_same_library_and_resumes_by_id(local_ray, tmp_path, cli):
-    from aimusic.jobs import BatchOptions, load_batch, run_batch
-    from aimusic.jobs.library import work_dir
+    from aimusic.batch import BatchOptions, load_batch, run_batch
+    from aimusic.batch.library import work_dir
 
     server = local_ray
     batch = tmp_path / "b.yaml"

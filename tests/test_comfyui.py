@@ -339,7 +339,7 @@ def test_validation_answers_are_mapped(fake):
 
 
 def workflow_graph():
-    from aimusic.spec import validate
+    from aimusic.schemas import validate
 
     model = get_model(T2A15)
     return comfy_engine.offline_graph(model, validate(model.input_model, QUICK))
@@ -494,7 +494,7 @@ def test_workflow_falls_back_to_template_names_when_the_server_is_down(cli, monk
 
 
 def test_a_language_the_server_lacks_is_sent_as_unknown():
-    from aimusic.spec import validate
+    from aimusic.schemas import validate
 
     model = get_model(T2A15)
     request = validate(model.input_model, {**QUICK, "lyrics": "你好", "vocal_language": "zh"})

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 from aimusic.catalog import ModelEntry, all_models, get_model
 from aimusic.config import KEYED_PROVIDERS, get_key, require_key
 from aimusic.errors import AimusicError, InputError, InputFileError, Interrupted, UsageError
-from aimusic.spec import ModelInput, is_url, parse_input_json, validate
+from aimusic.schemas import ModelInput, is_url, parse_input_json, validate
 
 AUDIO_REFERENCE_FIELDS = ("audio", "reference_audio")
 
@@ -299,7 +299,7 @@ def resume(request_id: str, output_dir: str | Path = ".", *, model_id: str | Non
     from aimusic.engines.base import RunContext
     from aimusic.engines.registry import engine_class
     from aimusic.output import OutputSink
-    from aimusic.spec import ModelInput
+    from aimusic.schemas import ModelInput
 
     started = time.perf_counter()
     if provider != "runcomfy":

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from aimusic.catalog import ModelEntry
 from aimusic.engines.base import Availability, Engine, EngineResult, Take
-from aimusic.spec import GenerateInput
+from aimusic.schemas import GenerateInput
 
 
 class ToneInput(GenerateInput):

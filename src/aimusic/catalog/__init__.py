@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from aimusic.errors import UsageError
-from aimusic.spec import ModelInput
+from aimusic.schemas import ModelInput
 
 PROVIDERS = ("sketch", "local", "comfyui", "runcomfy", "elevenlabs")
 

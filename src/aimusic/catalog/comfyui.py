@@ -13,7 +13,7 @@ from pydantic import Field
 
 from aimusic.catalog import ModelEntry
 from aimusic.catalog.hosted import ACE_V1_LANGUAGES
-from aimusic.spec import AudioSourceMixin, ModelInput, Seed, TagsLyricsMixin
+from aimusic.schemas import AudioSourceMixin, ModelInput, Seed, TagsLyricsMixin
 
 COMFYUI_MAX_SECONDS = 600.0
 

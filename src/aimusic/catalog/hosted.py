@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aimusic.catalog import ModelEntry
-from aimusic.spec import GenerateInput, InpaintInput, OutpaintInput, PromptMusicInput
+from aimusic.schemas import GenerateInput, InpaintInput, OutpaintInput, PromptMusicInput
 
 ACE_V1_LANGUAGES = ("en", "zh", "ru", "es", "ja", "de", "fr", "pt", "it", "ko",
                     "pl", "tr", "cs", "nl", "ar", "hu", "hi")

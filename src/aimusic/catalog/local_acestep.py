@@ -8,7 +8,7 @@ from pydantic import Field
 
 from aimusic.catalog import ModelEntry
 from aimusic.catalog.hosted import ACE15_LANGUAGES
-from aimusic.spec import GenerateInput, InpaintInput, ModelInput, OutpaintInput, RemixInput, audio_reference
+from aimusic.schemas import GenerateInput, InpaintInput, ModelInput, OutpaintInput, RemixInput, audio_reference
 
 LOCAL_MAX_SECONDS = 600.0
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from aimusic.catalog import ModelEntry
-from aimusic.spec import GenerateInput, InpaintInput, ModelInput, OutpaintInput, RemixInput
+from aimusic.schemas import GenerateInput, InpaintInput, ModelInput, OutpaintInput, RemixInput
 
 SKETCH_MAX_SECONDS = 600.0
 SKETCH_LANGUAGES = ("en", "es", "de", "fr", "it", "pt", "zh", "ja", "ko", "ru", "hi", "ar")

@@ -66,7 +66,7 @@ def batch(file: str, output_dir: str, budget: float | None, concurrency: int, wo
     from pathlib import Path
 
     from aimusic.errors import Interrupted, UsageError
-    from aimusic.jobs import BatchOptions, BudgetError, load_batch, run_batch, summarize
+    from aimusic.batch import BatchOptions, BudgetError, load_batch, run_batch, summarize
 
     options = _parse_option(engine_options)
     items = load_batch(file, check_keys=not dry_run)
@@ -250,7 +250,7 @@ class BatchProgress:
 
 def _finish(report: Any, as_json: bool) -> int:
     from aimusic.errors import AimusicError, UpstreamError
-    from aimusic.jobs import BudgetError
+    from aimusic.batch import BudgetError
 
     if as_json:
         _json_line({"event": "summary", **report.to_dict()})

@@ -104,7 +104,7 @@ def read_text_arg(value: str | None, field: str) -> str | None:
     """TEXT or @FILE (as for --lyrics)."""
     if value is None or not value.startswith("@"):
         return value
-    from aimusic.spec import read_text_file
+    from aimusic.schemas import read_text_file
 
     return read_text_file(value[1:], field, f"{field} file")
 

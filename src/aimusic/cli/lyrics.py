@@ -12,7 +12,7 @@ def _read(file: str) -> str:
     import sys
 
     from aimusic.errors import InputError
-    from aimusic.spec import read_text_file
+    from aimusic.schemas import read_text_file
 
     if file == "-":
         return sys.stdin.read()

@@ -9,9 +9,10 @@ appears in the output directory until the whole job has succeeded.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
 
 from aimusic.errors import Interrupted
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from aimusic.catalog import ModelEntry
-    from aimusic.spec import ModelInput
+    from aimusic.schemas import ModelInput
 
 
 def package_versions(names: tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -86,13 +87,55 @@ class EngineResult:
     metadata: dict[str, Any] = field(default_factory=dict)  # request ids, song ids, decisions: into the sidecar
 
 
+@dataclass(frozen=True)
+class Credential:
+    """The secret an engine needs: stored under `name` (`aimusic login NAME`), or read from `env_var`."""
+
+    name: str       # "runcomfy"
+    env_var: str    # "RUNCOMFY_TOKEN"
+    label: str      # "RunComfy", for messages
+
+
+class Lane(str, Enum):
+    """Where an engine's work runs, which decides how batches schedule it."""
+
+    REMOTE = "remote"            # a service elsewhere (hosted API, a ComfyUI server): slots per provider
+    ACCELERATOR = "accelerator"  # this machine's GPU: one job at a time
+    CPU = "cpu"                  # this machine's cores: worker processes
+
+
 class Engine(ABC):
-    """Base class of engines; subclasses set the class attributes and implement `run`."""
+    """Base class of engines. A subclass *declares* itself once, in class attributes, and every
+    front door derives from them: CLI `--provider` choices and engine flags, the planner's
+    provider order, batch lanes, `doctor`, the MCP/skill enums and the request schemas.
+
+    - `name`: the provider name (`--provider NAME`, catalog `providers`).
+    - `title`: human name for messages and `doctor`.
+    - `tasks`: the catalog tasks it runs (generate, inpaint, outpaint, remix, ...).
+    - `credential`: the key it needs, or None.
+    - `lane`: where its work runs (Lane).
+    - `remote_phases`: progress (stage, done) pairs that open and close its remote phase, so a
+      batch holds the provider's slot only while the remote side works; () = the whole job.
+    - `auto_rank`: order under `--provider auto` (lower is tried first; the planner's rules on
+      premium intent come first). Plugins default to after the built-ins.
+    - `options_model()`: a pydantic model (extra="forbid", fields with descriptions) of its
+      engine options; the CLI makes one flag per field.
+    """
 
     name: ClassVar[str]
+    title: ClassVar[str] = ""
     tasks: ClassVar[frozenset[str]]
-    needs_key: ClassVar[bool] = False
-    key_env_var: ClassVar[str | None] = None
+    credential: ClassVar[Credential | None] = None
+    lane: ClassVar[Lane] = Lane.CPU
+    remote_phases: ClassVar[tuple[tuple[str, Any], ...]] = ()
+    auto_rank: ClassVar[int] = 100
+
+    @classmethod
+    def options_model(cls) -> type:
+        """The pydantic model of this engine's options (none by default)."""
+        from aimusic.engines.options import NoOptions
+
+        return NoOptions
 
     @classmethod
     def availability(cls, model: ModelEntry) -> Availability:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import httpx
 
     from aimusic.catalog import ModelEntry
-    from aimusic.spec import ModelInput
+    from aimusic.schemas import ModelInput
 
 DEFAULT_BASE = "https://api.elevenlabs.io"
 KEY_HINT = "check ELEVENLABS_API_KEY (it needs music permission) or run `aimusic login elevenlabs`"

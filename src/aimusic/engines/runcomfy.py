@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import httpx
 
     from aimusic.catalog import ModelEntry
-    from aimusic.spec import ModelInput
+    from aimusic.schemas import ModelInput
 
 DEFAULT_BASE = "https://model-api.runcomfy.net/v1"
 FILE_DOMAINS = (".runcomfy.net", ".runcomfy.com")
@@ -439,7 +439,7 @@ def _price(client: RunComfyClient, model: ModelEntry, payload: dict[str, Any]) -
 
 def audio_url(reference: str, ctx: RunContext) -> str:
     """An https URL RunComfy can fetch for an edit's source audio."""
-    from aimusic.spec import is_url
+    from aimusic.schemas import is_url
 
     if is_url(reference):
         return reference

@@ -1,6 +1,6 @@
 """An MCP server over the Python API: plan, generate, edit, run, models, analyze, finish.
 
-Tool input schemas come from the pydantic request models in `aimusic.spec.requests`
+Tool input schemas come from the pydantic request models in `aimusic.schemas.requests`
 (the same ones the Python API validates with). Every tool validates with our own
 models so errors carry the CLI's `code`/`type`/`message`/`field`; the server never
 dies on bad input. Long work runs in a worker thread: its progress becomes MCP
@@ -26,8 +26,8 @@ from pydantic import BaseModel
 
 from aimusic.config import redact
 from aimusic.errors import AimusicError, InputError
-from aimusic.spec import is_url, validate
-from aimusic.spec.requests import (AnalyzeRequest, EditRequest, FinishRequest, GenerateRequest, PlanRequest,
+from aimusic.schemas import is_url, validate
+from aimusic.schemas.requests import (AnalyzeRequest, EditRequest, FinishRequest, GenerateRequest, PlanRequest,
                                    RunRequest)
 
 INSTRUCTIONS = (

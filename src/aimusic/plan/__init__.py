@@ -102,7 +102,7 @@ def run_command(step: Step) -> str:
 
 def audio_seconds(audio: str) -> float | None:
     """Length of a local source file from its header (no decoding); None for URLs. 66/65 on errors."""
-    from aimusic.spec import is_url
+    from aimusic.schemas import is_url
 
     if is_url(audio):
         return None
@@ -719,7 +719,7 @@ def _remix_step(intent: Intent, model: Any, tags: str, lyrics: str | None, instr
 def _validate(step: Step) -> None:
     """The built input must pass the model's own schema (a planner bug otherwise surfaces here)."""
     from aimusic.catalog import get_model
-    from aimusic.spec import validate
+    from aimusic.schemas import validate
 
     step.input = validate(get_model(step.model).input_model, step.input).to_json_dict()
     for key in [k for k, v in step.input.items() if v is None]:

@@ -181,7 +181,7 @@ def offline_graph(model: Any, request: Any, *, notice: Callable[[str], None] | N
 
 
 def local_source(reference: str) -> str:
-    from aimusic.spec import is_url
+    from aimusic.schemas import is_url
 
     if is_url(reference):
         raise InputError("audio: give a local file for ComfyUI graphs (download the URL first)", field="audio")
@@ -193,7 +193,7 @@ def local_source(reference: str) -> str:
 
 def fetch_source(reference: str, directory: str) -> str:
     """A local copy of an https source (plain paths pass through)."""
-    from aimusic.spec import is_url
+    from aimusic.schemas import is_url
 
     if not is_url(reference):
         return local_source(reference)

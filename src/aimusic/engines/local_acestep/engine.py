@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from aimusic.engines.base import Availability, Engine, EngineResult, RunContext, package_versions
 from aimusic.engines.local_acestep import weights
-from aimusic.spec import SEED_MAX
+from aimusic.schemas import SEED_MAX
 
 
 class LocalAceStepEngine(Engine):

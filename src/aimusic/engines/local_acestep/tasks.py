@@ -10,7 +10,7 @@ import numpy as np
 
 from aimusic.engines.base import RunContext, Take
 from aimusic.errors import InputError, UsageError
-from aimusic.spec import is_url
+from aimusic.schemas import is_url
 
 MODEL_RATE = 48000
 MAX_CALL_SECONDS = 600.0     # upstream's per-call limit; longer outpaints are chained
@@ -169,7 +169,7 @@ class PipelineJob:
     # -- inpaint -------------------------------------------------------------------------------------
     def inpaint(self, source: np.ndarray, rate: int, subtype: str | None) -> list[Take]:
         from aimusic.audio.splice import splice
-        from aimusic.spec import resolve_window
+        from aimusic.schemas import resolve_window
 
         r = self.request
         total_s = source.shape[1] / rate

@@ -23,7 +23,7 @@ EXACT_SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "PCM_U8", "PCM_S8", "FLOAT", "DO
 
 def read_source(request: Any) -> tuple[np.ndarray, int, str | None]:
     from aimusic.audio.io import audio_info, read_audio
-    from aimusic.spec import is_url
+    from aimusic.schemas import is_url
 
     if is_url(request.audio):
         raise InputError("audio: the sketch engine reads local files only (it works offline)", field="audio",
@@ -106,7 +106,7 @@ def run_edit(task: str, request: Any, ctx: RunContext) -> EngineResult:
 
 def _inpaint(source: np.ndarray, rate: int, request: Any, grid: Any, common: dict) -> tuple[np.ndarray, dict]:
     from aimusic.audio.splice import splice
-    from aimusic.spec import resolve_window
+    from aimusic.schemas import resolve_window
 
     total = source.shape[1]
     start_s, end_s = resolve_window(request.start_time, request.start_time_relative_to, request.end_time,

@@ -41,7 +41,7 @@ class SketchEngine(Engine):
     def _generate(self, request: Any, ctx: RunContext, sink: Any = None) -> EngineResult:
         from aimusic.engines.sketch.compose import ComposeRequest, compose
         from aimusic.engines.sketch.render import choose_renderer, render
-        from aimusic.engines.sketch_voice.integrate import attach_vocal, plan_vocal
+        from aimusic.engines.sketch.voice.integrate import attach_vocal, plan_vocal
 
         seed = int(request.seed)
         renderer = choose_renderer(ctx.options.get("renderer") or request.renderer, ctx.options.get("soundfont"))

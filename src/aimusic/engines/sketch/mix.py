@@ -118,7 +118,7 @@ def mix_buses(buses: list[Bus], sample_rate: int, frames: int, *, loop: bool, re
             out[:, frames - fade:] *= np.linspace(1, 0, fade, dtype=np.float32) ** 2
     if vinyl:
         out += vinyl_texture(frames, sample_rate, seed)
-    # finish=False: the pre-master sum, for stems that share one master (sketch_voice.integrate)
+    # finish=False: the pre-master sum, for stems that share one master (sketch.voice.integrate)
     return master(out) if finish else np.ascontiguousarray(out)
 
 

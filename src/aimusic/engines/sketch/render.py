@@ -88,7 +88,7 @@ def render(arrangement: Arrangement, renderer: str, seed: int, *, soundfont_opti
                        fade_seconds=0.0 if arrangement.loop else min(0.6, max(tail * 0.5, 0.02)))
     stems = None
     if any(b.name == "vocal" for b in buses):   # a sung vocal (issue 12): mixed with linked stems
-        from aimusic.engines.sketch_voice.integrate import split_mix
+        from aimusic.engines.sketch.voice.integrate import split_mix
 
         samples, stems = split_mix(buses, rate, frames, **mix_options)
     else:

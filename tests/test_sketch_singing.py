@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from aimusic.engines.sketch_voice import count_syllables
-from aimusic.engines.sketch_voice.world import pyworld
+from aimusic.engines.sketch.voice import count_syllables
+from aimusic.engines.sketch.voice.world import pyworld
 
 MODEL = "local/sketch/text-to-audio"
 LYRICS_EN = ("[verse]\nwalking through the city lights tonight\nevery window tells a story\n"
@@ -185,7 +185,7 @@ def test_multilingual_drafts_share_one_arrangement():
     """Same seed + tags, lyrics in two languages with the same sections and lines: every
     accompaniment part is identical; only the sung line's rhythm follows its syllables."""
     from aimusic.engines.sketch.compose import ComposeRequest, compose
-    from aimusic.engines.sketch_voice.integrate import VocalPlan
+    from aimusic.engines.sketch.voice.integrate import VocalPlan
 
     songs = {"en": "[verse]\nwalking through the city lights\nevery window tells a story\n"
                    "[chorus]\nhold on to the feeling",

@@ -22,8 +22,8 @@ import threading
 import unicodedata
 from functools import lru_cache
 
-from aimusic.engines.sketch_voice import espeak
-from aimusic.engines.sketch_voice.romaji import romaji_morae
+from aimusic.engines.sketch.voice import espeak
+from aimusic.engines.sketch.voice.romaji import romaji_morae
 
 CONTINUES = "-"
 

@@ -1,4 +1,4 @@
-"""The CLI contract of the foundation: catalog, validation, exit codes, JSON errors."""
+"""The CLI contract: catalog, validation, exit codes, JSON errors."""
 
 from __future__ import annotations
 

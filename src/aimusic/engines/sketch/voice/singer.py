@@ -20,9 +20,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from aimusic.engines.sketch_voice import espeak, world
-from aimusic.engines.sketch_voice.romaji import to_hiragana as romaji_to_hiragana
-from aimusic.engines.sketch_voice.syllables import CONTINUES, script_voice, to_hiragana_reading, voice_language
+from aimusic.engines.sketch.voice import espeak, world
+from aimusic.engines.sketch.voice.romaji import to_hiragana as romaji_to_hiragana
+from aimusic.engines.sketch.voice.syllables import CONTINUES, script_voice, to_hiragana_reading, voice_language
 from aimusic.errors import InputError
 
 FRAME_PERIOD_MS = 5.0
@@ -317,7 +317,7 @@ def _word_frames(speak_voice: str, voice_type: VoiceType, word: str, count: int)
 
 
 def _analyse_word(speak_voice: str, voice_type: VoiceType, word: str, count: int) -> tuple[_SyllableFrames, ...]:
-    from aimusic.engines.sketch_voice.syllables import has_ipa_vowel
+    from aimusic.engines.sketch.voice.syllables import has_ipa_vowel
 
     pyworld = world.pyworld()
 

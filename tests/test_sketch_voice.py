@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from aimusic.engines.sketch_voice import (
+from aimusic.engines.sketch.voice import (
     MAX_NOTES,
     SungNote,
     count_syllables,
@@ -21,8 +21,8 @@ from aimusic.engines.sketch_voice import (
     vocal_bus,
     voice_language,
 )
-from aimusic.engines.sketch_voice.melody import simple_melody
-from aimusic.engines.sketch_voice.world import pyworld
+from aimusic.engines.sketch.voice.melody import simple_melody
+from aimusic.engines.sketch.voice.world import pyworld
 from aimusic.errors import InputError
 
 SR = 22050
@@ -303,7 +303,7 @@ def test_vocal_bus_eq_compresses_adds_stereo_reverb_deterministically():
 
 
 def test_japanese_without_the_ja_extra_still_sings_kanji(monkeypatch):
-    from aimusic.engines.sketch_voice import syllables
+    from aimusic.engines.sketch.voice import syllables
 
     monkeypatch.setattr(syllables, "_tagger", False)    # as if fugashi/unidic-lite were not installed
     line = "夜空の星が光る"                                 # not read before in this process (lru caches)
@@ -316,7 +316,7 @@ def test_japanese_without_the_ja_extra_still_sings_kanji(monkeypatch):
 def test_speech_does_not_depend_on_what_was_spoken_before():
     """eSpeak NG keeps wave-generator state between utterances; each word is spoken by a fresh
     library instance so a word sounds the same whatever came before (and in any process)."""
-    from aimusic.engines.sketch_voice import espeak
+    from aimusic.engines.sketch.voice import espeak
 
     first = espeak.speak("en+f3", "hello").samples
     espeak.speak("de+m3", "Sternenhimmel über mir")
@@ -329,8 +329,8 @@ def test_same_song_gives_identical_samples_in_fresh_processes():
     import sys
 
     script = ("import hashlib, sys\n"
-              "from aimusic.engines.sketch_voice import sing, espeak\n"
-              "from aimusic.engines.sketch_voice.melody import simple_melody\n"
+              "from aimusic.engines.sketch.voice import sing, espeak\n"
+              "from aimusic.engines.sketch.voice.melody import simple_melody\n"
               "if sys.argv[1] == 'busy':\n"
               "    [espeak.speak('en+f3', w) for w in ('other', 'words', 'first', 'hello')]\n"
               "r = sing(simple_melody('hello world, my old friend', 'en'), 22050, 'en', seed=4)\n"
@@ -341,7 +341,7 @@ def test_same_song_gives_identical_samples_in_fresh_processes():
 
 
 def test_romaji_is_sung_by_the_japanese_voice_as_kana():
-    from aimusic.engines.sketch_voice.romaji import romaji_morae
+    from aimusic.engines.sketch.voice.romaji import romaji_morae
 
     assert romaji_morae("matcha") == (("ma", "ま"), ("tcha", "っちゃ"))
     assert romaji_morae("ten'in") == (("te", "て"), ("n", "ん"), ("i", "い"), ("n", "ん"))
@@ -357,8 +357,8 @@ def test_romaji_is_sung_by_the_japanese_voice_as_kana():
 
 
 def test_a_voice_that_says_nothing_falls_back_with_a_warning(monkeypatch):
-    from aimusic.engines.sketch_voice import espeak
-    from aimusic.engines.sketch_voice.singer import _cache
+    from aimusic.engines.sketch.voice import espeak
+    from aimusic.engines.sketch.voice.singer import _cache
 
     real = espeak.speak
 

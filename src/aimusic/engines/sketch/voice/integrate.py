@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from aimusic.engines.sketch_voice import versions
-from aimusic.engines.sketch_voice.melody import with_melismas
-from aimusic.engines.sketch_voice.singer import VOICE_TYPES, SungNote, VocalRender, fit_to_voice, sing
-from aimusic.engines.sketch_voice.syllables import (
+from aimusic.engines.sketch.voice import versions
+from aimusic.engines.sketch.voice.melody import with_melismas
+from aimusic.engines.sketch.voice.singer import VOICE_TYPES, SungNote, VocalRender, fit_to_voice, sing
+from aimusic.engines.sketch.voice.syllables import (
     CONTINUES,
     count_syllables,
     is_language_code,
@@ -90,7 +90,7 @@ class VocalPlan:
     def bus_source(self, arrangement: Any, sample_rate: int, frames: int) -> list[Any]:
         """Render the vocal and return it as the mix's `vocal` bus (stereo, processed)."""
         from aimusic.engines.sketch.mix import Bus
-        from aimusic.engines.sketch_voice.bus import vocal_bus
+        from aimusic.engines.sketch.voice.bus import vocal_bus
 
         self.notes = self.sung_notes(arrangement)
         self.render = sing(self.notes, sample_rate, self.language, self.voice, seed=self.seed)

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from aimusic.errors import InputError, Interrupted
-from aimusic.jobs.batchfile import Item
-from aimusic.jobs.execute import REMOTE_FILE, RESULT_FILE, read_json
-from aimusic.jobs.library import (
+from aimusic.batch.batchfile import Item
+from aimusic.batch.execute import REMOTE_FILE, RESULT_FILE, read_json
+from aimusic.batch.library import (
     clear_work,
     finalize,
     index_rows,
@@ -38,7 +38,7 @@ from aimusic.jobs.library import (
     work_dir,
     write_index,
 )
-from aimusic.jobs.manifest import Manifest
+from aimusic.batch.manifest import Manifest
 
 HOSTED_PROVIDERS = frozenset({"runcomfy", "elevenlabs", "comfyui"})
 OFFLINE_PROVIDERS = frozenset({"sketch"})
@@ -590,7 +590,7 @@ class LocalBackend:
         self.cancel = cancel_event
         self.workers = max(1, opts.workers or os.cpu_count() or 1)
         self.threads = ThreadPoolExecutor(max_workers=max(4, opts.concurrency * 4), thread_name_prefix="batch")
-        from aimusic.jobs.execute import warm_up
+        from aimusic.batch.execute import warm_up
 
         threading.Thread(target=warm_up, daemon=True, name="batch-warm-up").start()
         self.gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-gpu")
@@ -620,7 +620,7 @@ class LocalBackend:
 
     def submit(self, lane: str, job: dict[str, Any], *, on_remote_id: Callable[[str], None] | None,
                log: Callable[[str], None] | None, gate: SlotGate | None = None) -> Any:
-        from aimusic.jobs.execute import execute
+        from aimusic.batch.execute import execute
 
         self.busy[lane] = self.busy.get(lane, 0) + 1
         if lane == "offline":
@@ -642,7 +642,7 @@ class LocalBackend:
             try:
                 outcome = future.result()
             except BaseException as exc:  # a worker process that died (BrokenProcessPool), say
-                from aimusic.jobs.execute import error_dict
+                from aimusic.batch.execute import error_dict
 
                 outcome = {"ok": False, "error": error_dict(exc)}
                 if "BrokenProcessPool" in exc.__class__.__name__:
@@ -659,7 +659,7 @@ class LocalBackend:
 def _threaded(job: dict[str, Any], on_remote_id: Callable[[str], None] | None,
               log: Callable[[str], None] | None, cancel: threading.Event,
               gate: SlotGate | None) -> dict[str, Any]:
-    from aimusic.jobs.execute import error_dict, execute
+    from aimusic.batch.execute import error_dict, execute
 
     if cancel.is_set():
         return {"ok": False, "key": job["key"], "error": {"code": 130, "type": "interrupted",
@@ -679,7 +679,7 @@ def _threaded(job: dict[str, Any], on_remote_id: Callable[[str], None] | None,
 
 def make_backend(opts: BatchOptions, cancel_event: threading.Event) -> Any:
     if opts.runner == "ray":
-        from aimusic.jobs.ray_runner import RayBackend
+        from aimusic.batch.ray_runner import RayBackend
 
         return RayBackend(opts)
     if opts.runner != "local":

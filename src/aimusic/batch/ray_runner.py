@@ -27,7 +27,7 @@ HOSTED_TASK_CPUS = 0.25
 
 
 def _ray_execute(job: dict[str, Any]) -> dict[str, Any]:
-    from aimusic.jobs.execute import execute
+    from aimusic.batch.execute import execute
 
     job = dict(job)
     job["gather"] = not Path(job.pop("shared_marker")).exists()

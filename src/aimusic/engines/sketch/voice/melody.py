@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from aimusic.engines.sketch_voice.singer import SungNote
-from aimusic.engines.sketch_voice.syllables import is_marker_line, syllabify
+from aimusic.engines.sketch.voice.singer import SungNote
+from aimusic.engines.sketch.voice.syllables import is_marker_line, syllabify
 
 # scale degrees (semitones above the tonic) of a simple rising-falling line
 _CONTOUR = (0, 2, 4, 5, 7, 5, 4, 2, 4, 7, 9, 7, 4, 2)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aimusic.errors import AimusicError, InputError
-from aimusic.spec import read_text_file
+from aimusic.schemas import read_text_file
 
 DEFAULT_BATCH_SEED = 0
 MAX_ITEMS = 100_000

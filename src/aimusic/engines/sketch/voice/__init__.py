@@ -11,8 +11,8 @@ Importing this package is cheap; eSpeak NG, WORLD, fugashi and pedalboard load o
 
 from __future__ import annotations
 
-from aimusic.engines.sketch_voice.bus import vocal_bus
-from aimusic.engines.sketch_voice.singer import (
+from aimusic.engines.sketch.voice.bus import vocal_bus
+from aimusic.engines.sketch.voice.singer import (
     MAX_NOTES,
     VOICE_TYPES,
     NoteRender,
@@ -22,7 +22,7 @@ from aimusic.engines.sketch_voice.singer import (
     sing,
     voice_names,
 )
-from aimusic.engines.sketch_voice.syllables import (
+from aimusic.engines.sketch.voice.syllables import (
     count_syllables,
     is_marker_line,
     syllabify,

@@ -126,8 +126,8 @@ def execute(job: dict[str, Any], on_remote_id: Callable[[str], None] | None = No
         else:
             _write_json(work / RESULT_FILE, payload)
             if job.get("items"):  # move the files into the library here, off the driver's loop
-                from aimusic.jobs.batchfile import Item
-                from aimusic.jobs.library import finalize
+                from aimusic.batch.batchfile import Item
+                from aimusic.batch.library import finalize
 
                 items = {data["key"]: Item.from_dict(data) for data in job["items"]}
                 payload["records"] = finalize(payload, items, Path(job["out_dir"]))

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from aimusic.spec import MAX_TEXT, ModelInput, Seed, audio_reference
+from aimusic.schemas import MAX_TEXT, ModelInput, Seed, audio_reference
 
 Provider = Literal["auto", "sketch", "local", "comfyui", "runcomfy", "elevenlabs"]
 Preset = Literal["streaming", "broadcast", "podcast", "none"]

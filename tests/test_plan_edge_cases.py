@@ -1,4 +1,4 @@
-"""Regressions found while integrating the planner with the skill and the engines."""
+"""Planner edge cases found while integrating it with the skill and the engines."""
 
 from __future__ import annotations
 
