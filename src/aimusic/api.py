@@ -131,7 +131,7 @@ def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = "."
         provider: str = "auto", format: str | None = None, finish: str | None = None,
         options: dict[str, Any] | None = None, progress: Callable[..., None] | None = None,
         cancel_event: threading.Event | None = None, log: Callable[[str], None] | None = None,
-        ) -> RunResult:
+        on_remote_id: Callable[[str], None] | None = None) -> RunResult:
     """Run one model on one input and write its files (atomically) with sidecars."""
     from aimusic.engines.base import RunContext
     from aimusic.engines.registry import engine_class
@@ -145,9 +145,8 @@ def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = "."
 
         format = format_for(format)
     engine = engine_class(chosen)()
-    ctx = RunContext(options=dict(options or {}), cancel_event=cancel_event or threading.Event(), log=log)
-    if format is not None:
-        ctx.options.setdefault("format", format)  # engines writing extra audio (stems) match the take
+    ctx = RunContext(options=dict(options or {}), cancel_event=cancel_event or threading.Event(), log=log,
+                     output_format=format, on_remote_id=on_remote_id)
     if progress is not None:
         ctx.progress = progress
     validated_at = time.perf_counter()

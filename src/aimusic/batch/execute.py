@@ -153,10 +153,9 @@ def _run(job: dict[str, Any], out: Path, on_remote_id: Callable[[str], None],
         if job.get("finish") and job["finish"] != "none":
             _finish_in_place(result, job["finish"])
         return result
-    options["on_remote_id"] = on_remote_id
     return api.run(job["model"], job["input"], out, provider=job["provider"], format=job.get("format"),
                    finish=job.get("finish"), options=options, log=log, cancel_event=cancel_event,
-                   progress=progress)
+                   progress=progress, on_remote_id=on_remote_id)
 
 
 def _describe(result: Any, out: Path, job: dict[str, Any]) -> dict[str, Any]:

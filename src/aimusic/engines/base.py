@@ -58,6 +58,10 @@ class RunContext:
     progress: ProgressFn = _no_progress
     cancel_event: threading.Event = field(default_factory=threading.Event)
     log: Any = None  # callable(str) for one-line notices shown to the user (stderr), or None
+    output_format: str | None = None  # the run's output format: extra audio (stems) matches the take
+    # called with a hosted request id as soon as the provider accepts a job (batches record it
+    # before polling, so a crash never pays twice)
+    on_remote_id: Callable[[str], None] | None = None
 
     def check_cancelled(self) -> None:
         if self.cancel_event.is_set():

@@ -269,8 +269,8 @@ class RunComfyEngine(Engine):
                 raise Interrupted("interrupted while submitting; the request may have been accepted",
                                   hint="check your RunComfy dashboard") from None
             request_id = submitted.request_id
-            if callable(ctx.options.get("on_remote_id")):  # batches record the id before polling
-                ctx.options["on_remote_id"](request_id)
+            if ctx.on_remote_id is not None:  # batches record the id before polling
+                ctx.on_remote_id(request_id)
             ctx.notice(f"runcomfy request {request_id} submitted "
                        f"(if interrupted, `aimusic resume {request_id} --model {model.id}` picks it up)")
             result = self.follow(client, request_id, ctx, sink, seed=payload.get("seed"))

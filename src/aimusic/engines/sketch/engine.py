@@ -60,7 +60,7 @@ class SketchEngine(Engine):
         ctx.check_cancelled()
         take = Take(seed=seed, samples=rendered.samples, sample_rate=rendered.sample_rate,
                     metadata={"sketch": arrangement_metadata(arrangement, rendered)})
-        attach_vocal(take, vocal, rendered, ctx.options, sink, ctx.notice)
+        attach_vocal(take, vocal, rendered, ctx.options, sink, ctx.notice, ctx.output_format)
         if ctx.options.get("midi"):
             from aimusic.engines.sketch.midi import arrangement_to_midi
 

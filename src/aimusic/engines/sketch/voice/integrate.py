@@ -275,9 +275,9 @@ def _ticks_per_second(song: Any) -> float:
 
 
 def attach_vocal(take: Any, vocal: VocalPlan | None, rendered: Any, options: dict[str, Any], sink: Any,
-                 notice: Any = None) -> None:
+                 notice: Any = None, output_format: str | None = None) -> None:
     """Vocal metadata into the take; with options["stems"], `vocals.<fmt>` + `accompaniment.<fmt>` in the
-    run's output format (options["format"], default wav)."""
+    run's output format (default wav)."""
     if vocal is not None:
         take.metadata["vocal"] = vocal.metadata()
         for warning in dict.fromkeys(vocal.warnings):
@@ -290,6 +290,6 @@ def attach_vocal(take: Any, vocal: VocalPlan | None, rendered: Any, options: dic
         if notice is not None:
             notice("--stems: no sung vocal (no lyrics), so the vocals stem is silent")
         stems = {"vocals": np.zeros_like(rendered.samples), "accompaniment": rendered.samples}
-    fmt = options.get("format") or "wav"
+    fmt = output_format or "wav"
     for name in ("vocals", "accompaniment"):
         take.extra_files[f"{name}.{fmt}"] = sink.stage_audio(stems[name], rendered.sample_rate, fmt)
