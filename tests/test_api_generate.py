@@ -76,7 +76,7 @@ def test_chained_outpaint_runs_and_keeps_the_source(tmp_path, wav_file, monkeypa
     """A chain past a model's limit: every call really runs (sketch engine), the joins keep the
     source bit-identical, and only the finished track appears in the output directory."""
     from aimusic.catalog import get_model
-    from aimusic.plan.runner import run_plan
+    from aimusic.pipeline import run_plan
 
     import aimusic.catalog as catalog
 

@@ -1,4 +1,5 @@
-"""The Python API. Every front door (CLI, MCP, batches) calls these functions.
+"""The Python API: a thin front door over the planner and the pipeline. The CLI, MCP and
+batches call these functions; the work happens in `aimusic.plan` and `aimusic.pipeline`.
 
     >>> import aimusic
     >>> result = aimusic.run("local/sketch/text-to-audio", {"tags": "lofi, 80 BPM", "duration": 5}, "out")
@@ -9,54 +10,22 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import secrets
 import threading
 import time
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from aimusic.catalog import ModelEntry, all_models, get_model
-from aimusic.config import KEYED_PROVIDERS, get_key, require_key
-from aimusic.errors import AimusicError, InputError, InputFileError, Interrupted, UsageError
-from aimusic.schemas import ModelInput, is_url, parse_input_json, validate
+from aimusic.catalog.pricing import estimate_cost, output_seconds
+from aimusic.errors import InputError, InputFileError, UsageError
+from aimusic.pipeline import PlanRunResult, RunResult, RunSettings, resolve_seed
+from aimusic.pipeline.sidecar import aimusic_version, library_versions
+from aimusic.plan.direct import AUDIO_REFERENCE_FIELDS, check_audio_references, choose_provider, prepare
 
-AUDIO_REFERENCE_FIELDS = ("audio", "reference_audio")
-
-
-@dataclass
-class RunResult:
-    model: str
-    provider: str
-    task: str
-    files: list[str]
-    sidecars: list[str]
-    seeds: list[int | None]
-    cost_usd: float | None
-    timings: dict[str, float]
-    input: dict[str, Any]
-    extra_files: list[dict[str, str]] = field(default_factory=list)
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def aimusic_version() -> str:
-    try:
-        return version("aimusic")
-    except PackageNotFoundError:  # running from a source tree
-        return "0.1.0+src"
-
-
-def library_versions(names: tuple[str, ...] = ("numpy", "soundfile", "soxr", "pydantic")) -> dict[str, str]:
-    from aimusic.engines.base import package_versions
-
-    return {"python": platform.python_version(), **package_versions(names)}
+__all__ = ["AUDIO_REFERENCE_FIELDS", "PlanRunResult", "RunResult", "aimusic_version", "analyze",
+           "check_audio_references", "choose_provider", "describe_model", "edit", "estimate_cost", "finish",
+           "generate", "library_versions", "models", "output_seconds", "plan", "prepare", "replay",
+           "resolve_seed", "resume", "run"]
 
 
 def models() -> list[ModelEntry]:
@@ -79,52 +48,12 @@ def describe_model(entry: ModelEntry, *, full: bool = False) -> dict[str, Any]:
     return info
 
 
-def choose_provider(model: ModelEntry, provider: str = "auto") -> str:
-    """The provider that will run `model`: the one asked for, or for `auto` the first of the
-    model's providers whose key is present (a direct provider before a reseller)."""
-    if provider and provider != "auto":
-        if provider not in model.providers:
-            raise UsageError(f"{model.id} does not run on provider {provider!r}",
-                             field="provider", hint=f"choose one of: {', '.join(model.providers)}")
-        return provider
-    for candidate in model.providers:
-        if candidate not in KEYED_PROVIDERS or get_key(candidate):
-            return candidate
-    return model.providers[0]
-
-
-def check_audio_references(request: ModelInput) -> None:
-    """Local source files must exist and be readable before anything else happens (66)."""
-    for name in AUDIO_REFERENCE_FIELDS:
-        value = getattr(request, name, None)
-        if not value or is_url(value):
-            continue
-        path = Path(value).expanduser()
-        if not path.exists():
-            raise InputFileError(f"{name}: file not found: {path}", field=name)
-        if path.is_dir() or not os.access(path, os.R_OK):
-            raise InputFileError(f"{name}: cannot read {path}", field=name)
-
-
-def prepare(model_id: str, input: dict[str, Any] | str, provider: str = "auto", *, check_keys: bool = True
-            ) -> tuple[ModelEntry, ModelInput, str]:
-    """Resolve, validate and authorise a request without running it. No network, no heavy import."""
-    model = get_model(model_id)
-    data = parse_input_json(input) if isinstance(input, str) else input
-    if not isinstance(data, dict):
-        raise InputError("input must be a JSON object", field="input")
-    request = validate(model.input_model, data)
-    check_audio_references(request)
-    chosen = choose_provider(model, provider)
-    if check_keys and chosen in KEYED_PROVIDERS:
-        require_key(chosen)
-    return model, request, chosen
-
-
-def resolve_seed(request: ModelInput) -> ModelInput:
-    if getattr(request, "seed", None) == -1:
-        return request.model_copy(update={"seed": secrets.randbelow(2**31 - 1)})
-    return request
+def _settings(format: str | None, finish: str | None, options: dict[str, Any] | None,
+              progress: Callable[..., None] | None, cancel_event: threading.Event | None,
+              log: Callable[[str], None] | None, on_remote_id: Callable[[str], None] | None = None
+              ) -> RunSettings:
+    return RunSettings(format=format, finish=finish, options=dict(options or {}), progress=progress,
+                       cancel_event=cancel_event, log=log, on_remote_id=on_remote_id)
 
 
 def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = ".", *,
@@ -133,137 +62,13 @@ def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = "."
         cancel_event: threading.Event | None = None, log: Callable[[str], None] | None = None,
         on_remote_id: Callable[[str], None] | None = None) -> RunResult:
     """Run one model on one input and write its files (atomically) with sidecars."""
-    from aimusic.engines.base import RunContext
-    from aimusic.engines.registry import engine_class
-    from aimusic.output import OutputSink
+    from aimusic.pipeline import run_request
 
     started = time.perf_counter()
     model, request, chosen = prepare(model_id, input, provider)
-    request = resolve_seed(request)
-    if format is not None:
-        from aimusic.audio.io import format_for
-
-        format = format_for(format)
-    engine = engine_class(chosen)()
-    ctx = RunContext(options=dict(options or {}), cancel_event=cancel_event or threading.Event(), log=log,
-                     output_format=format, on_remote_id=on_remote_id)
-    if progress is not None:
-        ctx.progress = progress
-    validated_at = time.perf_counter()
-    sink = OutputSink(output_dir)
-    with _aborting(sink):
-        outcome = engine.run(model, request, ctx, sink)
-        ctx.check_cancelled()  # a cancellation that arrived as the engine finished still wins: no files
-        ran_at = time.perf_counter()
-        pending = _pending_outputs(model, chosen, request, outcome, sink, format, finish, engine)
-        timings = {"validate_s": validated_at - started, "run_s": ran_at - validated_at}
-        for item in pending:
-            item.sidecar["timings"] = dict(timings)
-    return _commit(sink, pending, model, chosen, outcome, timings, started, request.to_json_dict())
-
-
-@contextmanager
-def _aborting(sink: Any) -> Iterator[None]:
-    """Any failure or Ctrl-C while staging drops every staged file: the output dir stays as it was."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        sink.abort()
-        raise Interrupted("interrupted; no file was written") from None
-    except BaseException:
-        sink.abort()
-        raise
-
-
-def _commit(sink: Any, pending: list[Any], model: ModelEntry, provider: str, outcome: Any,
-            timings: dict[str, float], started: float, input: dict[str, Any]) -> RunResult:
-    """Name every staged file (all or nothing) and describe what was written."""
-    with _aborting(sink):
-        committed = sink.commit(pending)
-    timings["total_s"] = time.perf_counter() - started
-    return RunResult(
-        model=model.id, provider=provider, task=model.task,
-        files=[str(c.audio) for c in committed], sidecars=[str(c.sidecar) for c in committed],
-        seeds=[t.seed for t in outcome.takes], cost_usd=outcome.cost_usd, timings=timings, input=input,
-        extra_files=[{k: str(v) for k, v in c.extras.items()} for c in committed],
-        metadata=outcome.metadata)
-
-
-def _pending_outputs(model: ModelEntry, provider: str, request: ModelInput, outcome: Any, sink: Any,
-                     fmt: str | None, finish: str | None, engine: Any) -> list[Any]:
-    from aimusic.audio.io import audio_info, format_for, read_audio
-    from aimusic.output import PendingOutput
-    from aimusic.output.naming import stem_for, title_for
-
-    if not outcome.takes:
-        raise AimusicError(f"{provider} returned no audio")
-    request_dict = request.to_json_dict()
-    per_take_cost = (outcome.cost_usd / len(outcome.takes)) if outcome.cost_usd is not None else None
-    pending = []
-    for index, take in enumerate(outcome.takes):
-        finish_report = None
-        samples, rate = take.samples, take.sample_rate
-        staged = take.staged
-        ext = fmt or "wav"
-        if staged is not None and (fmt is None or fmt == getattr(staged, "suffix", "").lstrip(".")) \
-                and not (finish and finish != "none"):
-            ext = format_for(staged.suffix)
-        else:
-            if samples is None:
-                samples, rate = read_audio(staged.path)
-            if finish and finish != "none":
-                from aimusic.audio.finish import apply_preset
-
-                samples, finish_report = apply_preset(samples, rate, finish)
-            staged = sink.stage_audio(samples, rate, ext, subtype=take.metadata.get("subtype"))
-        info = audio_info(staged.path) if ext in ("wav", "flac", "ogg", "mp3") else {}
-        extras = {}
-        for suffix, value in take.extra_files.items():
-            extras[suffix] = sink.stage_bytes(value, "." + suffix) if isinstance(value, bytes) else value
-        take_input = dict(request_dict)
-        if "seed" in take_input and take.seed is not None:
-            take_input["seed"] = take.seed
-        sidecar = {
-            "aimusic_version": aimusic_version(),
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "model": model.id, "provider": provider, "task": model.task,
-            "title": title_for(model.id, request_dict),
-            "input": take_input, "seed": take.seed,
-            "format": ext, "sample_rate": info.get("sample_rate", rate),
-            "channels": info.get("channels"), "duration_s": info.get("duration"),
-            "cost_usd": per_take_cost,
-            "estimated_cost_usd": estimate_cost(model, request_dict) if model.price_per_second else 0.0,
-            "engine": {"name": provider, "versions": engine.versions()},
-            "versions": {"aimusic": aimusic_version(), **library_versions()},
-            "metadata": {**outcome.metadata, **take.metadata},
-            "finish": finish_report,
-            "replay": "aimusic replay <this file>",
-        }
-        pending.append(PendingOutput(audio=staged, ext=ext,
-                                     stem=stem_for(model.id, request_dict, take.seed,
-                                                   index if len(outcome.takes) > 1 else 0),
-                                     sidecar=sidecar, extras=extras))
-    return pending
-
-
-def output_seconds(model: ModelEntry, request: dict[str, Any], source_seconds: float | None = None) -> float:
-    """Seconds of audio a request produces (what providers bill)."""
-    if "music_length_ms" in request:
-        return request["music_length_ms"] / 1000.0
-    if model.task == "generate":
-        return float(request.get("duration", 60))
-    if model.task == "outpaint":
-        added = float(request.get("extend_before_duration", 0)) + float(request.get("extend_after_duration", 0))
-        return added + (source_seconds or 0.0)
-    if model.task == "inpaint":
-        if source_seconds is not None:
-            return source_seconds
-        return max(float(request.get("end_time", 30)) - float(request.get("start_time", 0)), 0.0)
-    return source_seconds if source_seconds is not None else float(request.get("duration", 60))
-
-
-def estimate_cost(model: ModelEntry, request: dict[str, Any], source_seconds: float | None = None) -> float:
-    return round(model.price_per_second * output_seconds(model, request, source_seconds), 6)
+    return run_request(model, request, chosen, output_dir,
+                       _settings(format, finish, options, progress, cancel_event, log, on_remote_id),
+                       started=started)
 
 
 def replay(sidecar_path: str | Path, output_dir: str | Path | None = None, **kwargs: Any) -> RunResult:
@@ -295,12 +100,10 @@ def resume(request_id: str, output_dir: str | Path = ".", *, model_id: str | Non
            log: Callable[[str], None] | None = None) -> RunResult:
     """Poll and download an existing hosted request (no new submit), writing files and sidecars
     through the same path as `run`. The request's input is not known: the sidecar records it empty."""
-    from aimusic.engines.base import RunContext
-    from aimusic.engines.registry import engine_class
-    from aimusic.output import OutputSink
+    from aimusic.config import require_key
+    from aimusic.pipeline import resume_request
     from aimusic.schemas import ModelInput
 
-    started = time.perf_counter()
     if provider != "runcomfy":
         raise UsageError("only runcomfy requests can be resumed", field="provider")
     require_key(provider)
@@ -312,45 +115,8 @@ def resume(request_id: str, output_dir: str | Path = ".", *, model_id: str | Non
         model = ModelEntry(id=f"{provider}/unknown-model/resumed", task="generate", providers=(provider,),
                            title="resumed request", description="a request resumed by id",
                            input_model=ModelInput, price_per_second=0.0)
-    engine = engine_class(provider)()
-    ctx = RunContext(options=dict(options or {}), cancel_event=cancel_event or threading.Event(), log=log)
-    if progress is not None:
-        ctx.progress = progress
-    request = ModelInput()
-    sink = OutputSink(output_dir)
-    with _aborting(sink):
-        outcome = engine.resume(request_id, ctx, sink)
-        ran_at = time.perf_counter()
-        pending = _pending_outputs(model, provider, request, outcome, sink, None, None, engine)
-        timings = {"run_s": ran_at - started}
-        for item in pending:
-            item.sidecar["timings"] = dict(timings)
-            item.sidecar["resumed"] = True
-            item.sidecar["estimated_cost_usd"] = None
-    return _commit(sink, pending, model, provider, outcome, timings, started, {})
-
-
-@dataclass
-class PlanRunResult:
-    """What `generate`/`edit` produce: the plan and every file its steps wrote."""
-
-    plan: dict[str, Any]
-    results: list[RunResult]
-
-    @property
-    def files(self) -> list[str]:
-        return [f for r in self.results for f in r.files]
-
-    def to_dict(self) -> dict[str, Any]:
-        costs = [r.cost_usd for r in self.results if r.cost_usd is not None]
-        return {
-            "files": self.files,
-            "sidecars": [s for r in self.results for s in r.sidecars],
-            "seeds": [s for r in self.results for s in r.seeds],
-            "cost_usd": round(sum(costs), 6) if costs else (0.0 if self.results else None),
-            "model": self.plan["model"], "provider": self.plan["provider"], "task": self.plan["task"],
-            "plan": self.plan,
-        }
+    return resume_request(request_id, model, provider, output_dir,
+                          _settings(None, None, options, progress, cancel_event, log))
 
 
 def plan(request: str, audio: str | None = None, lyrics: str | None = None, provider: str = "auto",
@@ -370,13 +136,12 @@ def generate(request: str, output_dir: str | Path = ".", *, provider: str = "aut
              progress: Callable[..., None] | None = None, cancel_event: threading.Event | None = None,
              log: Callable[[str], None] | None = None) -> PlanRunResult:
     """Plan a request in plain words and run every step of the plan (`options`: engine options)."""
+    from aimusic.pipeline import run_plan
     from aimusic.plan import make_plan
-    from aimusic.plan.runner import run_plan
 
     the_plan = make_plan(request, audio=audio, lyrics=lyrics, provider=provider, budget_usd=budget_usd,
                          overrides=overrides, video=video)
-    results = run_plan(the_plan, output_dir, format=format, finish=finish, progress=progress, log=log,
-                       cancel_event=cancel_event, options=options)
+    results = run_plan(the_plan, output_dir, _settings(format, finish, options, progress, cancel_event, log))
     return PlanRunResult(plan=the_plan.to_dict(), results=results)
 
 
@@ -463,7 +228,8 @@ def analyze(audio: str | Path, *, plot: str | Path | None = None) -> dict[str, A
     result = {"file": str(source), **run_analysis(samples, rate)}
     if plot_file is not None:
         from aimusic.audio.plot import plot_analysis
+        from aimusic.output import write_file_atomic
 
-        plot_analysis(samples, rate, result, plot_file)
+        write_file_atomic(plot_file, plot_analysis(samples, rate, result))
         result["plot"] = str(plot_file)
     return result

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 
 from aimusic.audio import loudness
 
 
-def plot_analysis(samples: np.ndarray, sample_rate: int, analysis: dict, path: str | Path) -> Path:
-    """Draw `analysis` (from `aimusic.audio.analysis.analyze`) for `samples` to a PNG at `path`,
-    written atomically."""
+def plot_analysis(samples: np.ndarray, sample_rate: int, analysis: dict) -> bytes:
+    """Draw `analysis` (from `aimusic.audio.analysis.analyze`) for `samples`: the PNG's bytes."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)  # files only: never a display
     import matplotlib.pyplot as plt
-
-    from aimusic.output import write_file_atomic
 
     duration = samples.shape[1] / sample_rate
     figure, (wave_ax, loud_ax) = plt.subplots(2, 1, figsize=(12, 5), sharex=True,
@@ -64,4 +60,4 @@ def plot_analysis(samples: np.ndarray, sample_rate: int, analysis: dict, path: s
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
-    return write_file_atomic(path, buffer.getvalue())
+    return buffer.getvalue()

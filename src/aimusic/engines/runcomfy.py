@@ -278,7 +278,7 @@ class RunComfyEngine(Engine):
             client.close()
         result.metadata.update(price)
         if result.cost_usd is None and price.get("price_per_second_usd") is not None:
-            from aimusic.api import output_seconds
+            from aimusic.catalog.pricing import output_seconds
 
             result.cost_usd = round(price["price_per_second_usd"] * output_seconds(model, payload), 6)
             result.metadata["cost_source"] = "estimate"
@@ -425,7 +425,7 @@ def _guard(ctx: RunContext) -> CallGuard:
 
 
 def _price(client: RunComfyClient, model: ModelEntry, payload: dict[str, Any]) -> dict[str, Any]:
-    from aimusic.api import output_seconds
+    from aimusic.catalog.pricing import output_seconds
 
     entry = catalog_price(client, model.id)
     if entry is not None:

@@ -75,7 +75,6 @@ def _fields_line(entry: Any) -> str:
 def render_skill() -> str:
     """The whole SKILL.md text."""
     from aimusic.api import aimusic_version, describe_model, models
-    from aimusic.cli import COMMANDS
     from aimusic.plan.intent import COST_WORDS, PREMIUM_WORDS
 
     import yaml
@@ -144,12 +143,10 @@ def render_skill() -> str:
             lines += [f"`{source}` is the user's file (a path or an https URL).", "",
                       "```bash", f'aimusic plan "{request}" --audio {source} --json',
                       f'aimusic edit {source} "{request}" -o out --dry-run', "```", ""]
-    if "batch" in COMMANDS:
-        lines += ["For many tracks at once, write a batch file (YAML or JSONL) and use `aimusic batch FILE -o DIR` "
-                  "(prices first, resumable, never pays twice).", ""]
-    if "finish" in COMMANDS:
-        lines += ["Make a file ready to publish (loudness, true peak, fades, loops, exact length):", "",
-                  "```bash", "aimusic finish song.wav --preset streaming -o song.master.wav", "```", ""]
+    lines += ["For many tracks at once, write a batch file (YAML or JSONL) and use `aimusic batch FILE -o DIR` "
+              "(prices first, resumable, never pays twice).", "",
+              "Make a file ready to publish (loudness, true peak, fades, loops, exact length):", "",
+              "```bash", "aimusic finish song.wav --preset streaming -o song.master.wav", "```", ""]
     lines += ["## Models, inputs, limits and prices", "",
               "`*` = required. Prices are USD per second of audio produced (0 = runs locally).", "",
               "| model | task | providers | USD/s | seconds | usable here | input fields |",

@@ -54,7 +54,7 @@ def _render_segment(tags: str, lyrics: str, seconds: float, seed: int, bpm: floa
     out = np.zeros((channels, frames), dtype=np.float32)
     take = min(frames, audio.shape[1])
     out[:, :take] = audio[:, :take]
-    from aimusic.engines.sketch.engine import arrangement_metadata
+    from aimusic.engines.sketch.render import arrangement_metadata
 
     return out, arrangement_metadata(arrangement, rendered)
 
@@ -76,7 +76,7 @@ def _match_level(segment: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 def run_edit(task: str, request: Any, ctx: RunContext) -> EngineResult:
     from aimusic.engines.sketch.analysis_for_edits import analyse_source
-    from aimusic.engines.sketch.engine import check_keyscale
+    from aimusic.engines.sketch.theory import check_keyscale
     from aimusic.engines.sketch.render import choose_renderer
 
     source, rate, subtype = read_source(request)

@@ -5,18 +5,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from aimusic.engines.base import Availability, Engine, EngineResult, RunContext, Take, package_versions
-from aimusic.errors import InputError
-
-
-def check_keyscale(value: str | None) -> str | None:
-    if not value:
-        return None
-    from aimusic.engines.sketch.theory import parse_key
-
-    if parse_key(value) is None:
-        raise InputError(f"keyscale {value!r} is not a key", field="keyscale",
-                         hint="write it like 'C major', 'F# minor' or 'Bb minor'")
-    return value
+from aimusic.engines.sketch.render import arrangement_metadata
+from aimusic.engines.sketch.theory import check_keyscale
 
 
 class SketchEngine(Engine):
@@ -72,12 +62,3 @@ class SketchEngine(Engine):
         if unused:
             ctx.notice(f"sketch: these tags had no effect: {', '.join(unused)}")
         return EngineResult(takes=[take], cost_usd=0.0, metadata={"renderer": rendered.renderer})
-
-
-def arrangement_metadata(arrangement: Any, rendered: Any) -> dict[str, Any]:
-    """Every decision, for the sidecar: tags used/unused, tempo, key, form, parts, melody."""
-    return {**arrangement.decisions, "renderer": rendered.renderer, "render": rendered.details,
-            "sample_rate": rendered.sample_rate,
-            "parts": [{"role": p.role, "voice": p.voice, "notes": len(p.notes)} for p in arrangement.parts],
-            "sections": [{"name": s.name, "kind": s.kind, "start_s": round(s.start, 4), "end_s": round(s.end, 4),
-                          "bars": s.bars, "instrumental": s.instrumental} for s in arrangement.sections]}

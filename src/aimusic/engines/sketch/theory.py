@@ -6,6 +6,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
+from aimusic.errors import InputError
+
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
@@ -142,3 +144,12 @@ def nearest_pitch(pitch_class: int, target: float) -> int:
 def scale_pitches(key: Key, low: int, high: int) -> list[int]:
     pcs = {(key.tonic + s) % 12 for s in key.scale}
     return [p for p in range(low, high + 1) if p % 12 in pcs]
+
+
+def check_keyscale(value: str | None) -> str | None:
+    if not value:
+        return None
+    if parse_key(value) is None:
+        raise InputError(f"keyscale {value!r} is not a key", field="keyscale",
+                         hint="write it like 'C major', 'F# minor' or 'Bb minor'")
+    return value
