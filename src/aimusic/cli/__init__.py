@@ -86,6 +86,7 @@ def emit_error(error: Any, json_mode: bool) -> None:
         body["message"] = redact(body["message"])
         if body.get("hint"):
             body["hint"] = redact(body["hint"])
+        body["advice"] = error.advice
         sys.stderr.write(json.dumps({"error": body}, ensure_ascii=False) + "\n")
     else:
         sys.stderr.write(f"aimusic: error: {redact(str(error))}\n")
