@@ -139,11 +139,16 @@ def error_classes() -> dict[str, type[AimusicError]]:
     return found
 
 
+def error_class(type_name: str | None) -> type[AimusicError] | None:
+    """The class whose `type` is `type_name`, or None."""
+    return error_classes().get(str(type_name or "")) if type_name else None
+
+
 def from_dict(data: dict[str, Any] | None) -> AimusicError:
     """The error a `to_dict()` (or a batch error dict) describes, as its own class again.
     An unknown or missing `type` is an internal error: something failed without saying how."""
     data = data if isinstance(data, dict) else {}
-    cls = error_classes().get(str(data.get("type") or "")) or InternalError
+    cls = error_class(data.get("type")) or InternalError
     message = str(data.get("message") or "unknown failure")
     error = cls(message, field=data.get("field"), hint=data.get("hint") or None,
                 details=data.get("details") if isinstance(data.get("details"), list) else None)
