@@ -425,3 +425,79 @@ def test_kill_9_mid_offline_batch_then_resume_gives_each_item_once(tmp_path, cli
     assert sorted(p.name for p in audio_files(out)) == sorted(r["file"] for r in rows)
     assert sorted(p.name for p in out.glob("*.json") if p.name != "index.json") == sorted(r["sidecar"] for r in rows)
     assert not [p for p in out.iterdir() if p.name.startswith(".") and p.name != ".aimusic"]
+
+
+# --- lanes and failure policy ---------------------------------------------------------------
+
+def test_lanes_derive_from_the_engine_descriptor(monkeypatch):
+    from aimusic.batch import lanes
+    from aimusic.engines.base import Engine, Lane
+
+    assert (lanes.lane_of("sketch"), lanes.lane_of("local"), lanes.lane_of("runcomfy")) == \
+        ("offline", "local", "hosted:runcomfy")
+    assert lanes.remote_phases("runcomfy") == (("submit", None), ("download", None))
+
+    class Remote(Engine):
+        name = "faraway"
+        tasks = frozenset({"generate"})
+        lane = Lane.REMOTE
+        remote_phases = (("render", 0), ("render", 1))
+
+        def run(self, *args):  # pragma: no cover - never run here
+            raise NotImplementedError
+
+    class Plain(Remote):
+        name = "nearby"
+        lane = Lane.CPU
+        remote_phases = ()
+
+    monkeypatch.setattr(lanes, "_engine", lambda provider: {"faraway": Remote, "nearby": Plain}.get(provider))
+    assert lanes.lane_of("faraway") == "hosted:faraway" and lanes.lane_of("nearby") == "thread"
+    assert lanes.remote_phases("faraway") == (("render", 0), ("render", 1))
+    assert lanes.remote_phases("nearby") is None
+
+
+def test_failures_are_handled_by_their_class_not_their_number(tone, tmp_path, cli, monkeypatch):
+    from fakes.tone_engine import ToneEngine
+
+    from aimusic.errors import RetryableError, TransportError
+
+    original = ToneEngine.run
+    calls: dict[int, int] = {}
+
+    def faulty(self, model, request, ctx, sink):
+        calls[request.frequency] = calls.get(request.frequency, 0) + 1
+        if request.frequency == 330:     # a service that is down: retried like any failure, then given up
+            raise TransportError("cannot reach the fake service", hint="start it")
+        if request.frequency == 440 and calls[440] <= 3:   # busy: slowed down, retries not spent
+            raise RetryableError("the fake service is busy (HTTP 429)")
+        return original(self, model, request, ctx, sink)
+
+    monkeypatch.setattr(ToneEngine, "run", faulty)
+    batch = write(tmp_path / "b.yaml", f"""
+defaults: {{model: {TONE}, duration: 0.2}}
+items:
+  - {{tags: down, input: {{frequency: 330}}}}
+  - {{tags: busy, input: {{frequency: 440}}}}
+""")
+    out = tmp_path / "out"
+    result = cli("batch", batch, "-o", out, "--yes", "--retries", "1", "--json")
+    assert calls[330] == 2 and calls[440] == 4            # 1 try + 1 retry; 3 throttles + 1 success
+    assert result.code == 75 and result.error()["type"] == "unreachable"   # the failures' own class
+    manifest = sqlite3.connect(out / ".aimusic" / "manifest.sqlite")
+    rows = dict(manifest.execute("SELECT state, error_type FROM items").fetchall())
+    manifest.close()
+    assert rows == {"failed": "unreachable", "done": None}
+
+
+def test_a_manifest_from_before_error_types_still_opens(tmp_path):
+    from aimusic.batch.manifest import SCHEMA, Manifest
+
+    path = tmp_path / "manifest.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA.replace("    error_type TEXT,\n", ""))
+    old.close()
+    manifest = Manifest(path)
+    columns = {row[1] for row in manifest.db.execute("PRAGMA table_info(items)")}
+    manifest.close()
+    assert "error_type" in columns

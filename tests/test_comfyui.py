@@ -290,10 +290,13 @@ def test_check_model_files_reads_the_graph(fake):
     assert "nope.safetensors" in caught.value.message and "models/vae/" in caught.value.message
 
 
-def test_server_down_exits_69_with_the_url(cli, monkeypatch, tmp_path):
+def test_server_down_exits_75_with_the_url(cli, monkeypatch, tmp_path):
+    # a refused connection is the same fault on every service (engines/http.transport_error):
+    # retryable, 75, here with the server's URL and COMFYUI_URL in the message
     monkeypatch.setenv("COMFYUI_URL", "http://127.0.0.1:9")
-    result = cli("run", T2A15, "--input", json.dumps(QUICK), "-o", str(tmp_path / "o"))
-    assert result.code == 69 and "http://127.0.0.1:9" in result.stderr
+    result = cli("run", T2A15, "--input", json.dumps(QUICK), "-o", str(tmp_path / "o"), "--json")
+    assert result.code == 75 and "http://127.0.0.1:9" in result.stderr and "COMFYUI_URL" in result.stderr
+    assert result.error()["type"] == "unreachable" and result.error()["retryable"] is True
 
 
 def test_no_server_configured_exits_78(cli, tmp_path):

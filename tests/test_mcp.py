@@ -116,6 +116,7 @@ def test_errors_are_tool_errors_with_cli_shape(tmp_path, session_factory):
             error = result.structured_content["error"]
             assert (error["code"], error["type"], error["field"]) == (65, "bad_input", "duration")
             assert "240" in error["message"]
+            assert error["permanent"] is True and error["retryable"] is False and "Fix the input" in error["advice"]
             bad_type = await session.call_tool("generate", {"request": 5})
             assert bad_type.is_error and bad_type.structured_content["error"]["field"] == "request"
             unknown = await session.call_tool("run", {"model": "nope/nope/nope", "input": {}})

@@ -47,16 +47,24 @@ def read_json(path: Path) -> Any:
 
 
 def error_dict(exc: BaseException) -> dict[str, Any]:
+    """An exception as data that crosses threads, processes and Ray nodes: the error's `type`
+    (from which `aimusic.errors.from_dict` rebuilds its class, and so its policy), `retryable`
+    and `permanent` for readers without aimusic, the exit `code` for the manifest, the message
+    (hint included) redacted."""
     from aimusic.config import redact
-    from aimusic.errors import AimusicError
+    from aimusic.errors import AimusicError, InternalError, error_of
 
-    if isinstance(exc, AimusicError):
-        return {"code": exc.exit_code, "type": exc.type, "message": redact(str(exc))}
-    if isinstance(exc, KeyboardInterrupt):
-        return {"code": 130, "type": "interrupted", "message": "interrupted"}
-    return {"code": 70, "type": "internal",
-            "message": redact(f"internal error ({exc.__class__.__name__}: {exc})"),
-            "traceback": redact("".join(traceback.format_exception(exc))[-2000:])}
+    error = error_of(exc)
+    body: dict[str, Any] = {"code": error.exit_code, "type": error.type, "retryable": error.retryable,
+                            "permanent": error.permanent, "message": redact(str(error))}
+    if error.hint:
+        body["hint"] = redact(error.hint)
+    if error.field:
+        body["field"] = error.field
+    if isinstance(error, InternalError) and not isinstance(exc, AimusicError):
+        body["message"] = redact(f"internal error ({exc.__class__.__name__}: {exc})")
+        body["traceback"] = redact("".join(traceback.format_exception(exc))[-2000:])
+    return body
 
 
 def warm_up() -> None:
@@ -90,6 +98,24 @@ def measure(path: str) -> tuple[float | None, float | None]:
     if lufs is not None and (lufs != lufs or lufs in (float("inf"), float("-inf"))):
         lufs = None  # silence: no loudness to speak of
     return round(seconds, 3), (round(lufs, 2) if lufs is not None else None)
+
+
+def _figures(audio: str, sidecar: str | None) -> tuple[float | None, float | None]:
+    """(duration seconds, integrated loudness LUFS) of a produced file, from what the run
+    already recorded in its sidecar (`duration_s`, `loudness_lufs`); the file is decoded and
+    measured only for a figure the sidecar lacks."""
+    recorded: dict[str, Any] = {}
+    if sidecar:
+        data = read_json(Path(sidecar))
+        recorded = data if isinstance(data, dict) else {}
+    seconds, lufs = recorded.get("duration_s"), recorded.get("loudness_lufs")
+    seconds = round(float(seconds), 3) if isinstance(seconds, (int, float)) and seconds > 0 else None
+    lufs = round(float(lufs), 2) if isinstance(lufs, (int, float)) and lufs == lufs else None
+    if seconds is None or (lufs is None and "loudness_lufs" not in recorded):
+        measured_seconds, measured_lufs = measure(audio)
+        seconds = seconds if seconds is not None else measured_seconds
+        lufs = lufs if "loudness_lufs" in recorded else measured_lufs
+    return seconds, lufs
 
 
 def execute(job: dict[str, Any], on_remote_id: Callable[[str], None] | None = None,
@@ -126,7 +152,7 @@ def execute(job: dict[str, Any], on_remote_id: Callable[[str], None] | None = No
         else:
             _write_json(work / RESULT_FILE, payload)
             if job.get("items"):  # move the files into the library here, off the driver's loop
-                from aimusic.batch.batchfile import Item
+                from aimusic.batch.expand import Item
                 from aimusic.batch.library import finalize
 
                 items = {data["key"]: Item.from_dict(data) for data in job["items"]}
@@ -168,7 +194,8 @@ def _describe(result: Any, out: Path, job: dict[str, Any]) -> dict[str, Any]:
                  "extras": {k: os.path.basename(v) for k, v in
                             (result.extra_files[index] if index < len(result.extra_files) else {}).items()},
                  "seed": result.seeds[index] if index < len(result.seeds) else None}
-        group["seconds"], group["loudness_lufs"] = measure(audio)
+        group["seconds"], group["loudness_lufs"] = _figures(audio, result.sidecars[index]
+                                                            if index < len(result.sidecars) else None)
         takes.append(group)
         names.extend([group["audio"]] + ([group["sidecar"]] if group["sidecar"] else []) + list(group["extras"].values()))
     return {"ok": True, "key": job["key"], "keys": job.get("keys") or [job["key"]], "takes": takes,

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS items (
     remote_provider TEXT,
     error TEXT,
     error_code INTEGER,
+    error_type TEXT,
     result TEXT,
     cost_usd REAL,
     seconds REAL,
@@ -65,6 +66,9 @@ class Manifest:
             # FULL would only add power-loss safety at an fsync per item.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(items)")}
+            if "error_type" not in columns:  # a manifest written before errors carried their type
+                self.db.execute("ALTER TABLE items ADD COLUMN error_type TEXT")
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.path} is not a usable batch manifest ({exc})", field="output_dir",
                              hint="use an empty output directory, or delete the damaged manifest") from None
@@ -141,7 +145,7 @@ class Manifest:
         now = time.time()
         with self.lock:
             self.db.execute("UPDATE items SET state='done', result=?, cost_usd=?, seconds=?, loudness_lufs=?, "
-                            "error=NULL, error_code=NULL, updated_at=?, finished_at=? WHERE key=?",
+                            "error=NULL, error_code=NULL, error_type=NULL, updated_at=?, finished_at=? WHERE key=?",
                             (json.dumps(result, default=str), cost_usd, seconds, loudness, now, now, key))
             self.db.execute("INSERT INTO events(key, at, what, detail) VALUES (?, ?, 'done', ?)",
                             (key, now, json.dumps({"cost_usd": cost_usd})))
@@ -152,9 +156,9 @@ class Manifest:
         with self.lock:
             self.db.execute(
                 "UPDATE items SET state=?, attempts=attempts+?, throttled=throttled+?, error=?, error_code=?, "
-                "updated_at=? WHERE key=?",
+                "error_type=?, updated_at=? WHERE key=?",
                 ("failed" if final else "pending", 1 if count_attempt else 0, 1 if throttled else 0,
-                 str(error.get("message", ""))[:2000], error.get("code"), time.time(), key))
+                 str(error.get("message", ""))[:2000], error.get("code"), error.get("type"), time.time(), key))
             self.db.execute("INSERT INTO events(key, at, what, detail) VALUES (?, ?, ?, ?)",
                             (key, time.time(), "failed" if final else "retry", json.dumps(error)))
             self._cache(key, state="failed" if final else "pending")

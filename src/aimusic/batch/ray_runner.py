@@ -152,8 +152,11 @@ class RayBackend:
             try:
                 outcome = ray.get(ref)
             except Exception as exc:  # a worker or node that died: the driver retries the job
-                outcome = {"ok": False, "error": {"code": 69, "type": "upstream",
-                                                  "message": f"Ray worker failed ({exc.__class__.__name__})"}}
+                from aimusic.batch.execute import error_dict
+                from aimusic.errors import UpstreamError
+
+                outcome = {"ok": False, "error": error_dict(UpstreamError(
+                    f"Ray worker failed ({exc.__class__.__name__})"))}
             results.append((ref, outcome))
         return results
 

@@ -86,6 +86,7 @@ def emit_error(error: Any, json_mode: bool) -> None:
         body["message"] = redact(body["message"])
         if body.get("hint"):
             body["hint"] = redact(body["hint"])
+        body["advice"] = error.advice
         sys.stderr.write(json.dumps({"error": body}, ensure_ascii=False) + "\n")
     else:
         sys.stderr.write(f"aimusic: error: {redact(str(error))}\n")
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv or os.environ.get("AIMUSIC_DEBUG") == "1"
     argv = [a for a in argv if a != "--debug"]
     json_mode = _json_mode(argv)
-    from aimusic.errors import AimusicError, Interrupted, UsageError
+    from aimusic.errors import AimusicError, InternalError, Interrupted, UsageError
 
     try:
         result = cli.main(args=argv, prog_name="aimusic", standalone_mode=False)
@@ -105,11 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.exceptions.UsageError as exc:
-        emit_error(UsageError(exc.format_message()), json_mode)
-        code = 64
+        error: AimusicError = UsageError(exc.format_message())
+        emit_error(error, json_mode)
+        code = error.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
-        emit_error(Interrupted("interrupted"), json_mode)
-        code = 130
+        error = Interrupted("interrupted")
+        emit_error(error, json_mode)
+        code = error.exit_code
     except AimusicError as exc:
         if debug:
             import traceback
@@ -122,13 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not a user mistake: say so, keep the traceback for --debug
         if debug:
             raise
-        from aimusic.errors import AimusicError as _Base
-
-        bug = _Base(f"internal error ({exc.__class__.__name__}); run with --debug and report it")
-        bug.exit_code = 70
-        bug.type = "internal"
-        emit_error(bug, json_mode)
-        code = 70
+        error = InternalError(f"internal error ({exc.__class__.__name__}); run with --debug and report it")
+        emit_error(error, json_mode)
+        code = error.exit_code
     try:
         sys.stdout.flush()
     except BrokenPipeError:

@@ -249,8 +249,8 @@ class BatchProgress:
 
 
 def _finish(report: Any, as_json: bool) -> int:
-    from aimusic.errors import AimusicError, UpstreamError
     from aimusic.batch import BudgetError
+    from aimusic.errors import AimusicError, InternalError, UpstreamError, error_class
 
     if as_json:
         _json_line({"event": "summary", **report.to_dict()})
@@ -258,13 +258,14 @@ def _finish(report: Any, as_json: bool) -> int:
         notice(f"{report.done}/{report.total} item(s) done, {report.audio_seconds:.1f} s of audio, "
                f"${report.spent_usd:.4f} spent, in {report.wall_s:.1f} s; index: {report.index_csv}")
     if report.failed:
-        codes = {f["code"] for f in report.failed}
-        error = UpstreamError(f"{len(report.failed)} of {report.total} item(s) failed "
-                              f"(first: {report.failed[0]['title']}: {report.failed[0]['message']})",
-                              hint="run the same command again to retry them")
-        if len(codes) == 1 and isinstance(next(iter(codes)), int) and next(iter(codes)) != 70:
-            error.exit_code = next(iter(codes))
-        raise error
+        # one kind of failure throughout: the summary is that kind (its exit code, its advice)
+        kinds = {error_class(f.get("type")) for f in report.failed}
+        kind = kinds.pop() if len(kinds) == 1 else None
+        if kind is None or kind is InternalError or not issubclass(kind, AimusicError):
+            kind = UpstreamError
+        raise kind(f"{len(report.failed)} of {report.total} item(s) failed "
+                   f"(first: {report.failed[0]['title']}: {report.failed[0]['message']})",
+                   hint="run the same command again to retry them")
     if report.stopped_by_budget and report.not_run:
         raise BudgetError(f"budget reached after ${report.spent_usd:.4f}: {len(report.not_run)} item(s) not run",
                           field="budget", hint="raise --budget and run the same command again to finish")

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from aimusic.config import require_key
 from aimusic.engines.base import Engine, EngineResult, RunContext, Take
 from aimusic.engines.http import (CallGuard, HttpCall, RetryPolicy, error_from_response,
-                                  send, sniff_audio_ext, ssl_context, transient_errors)
-from aimusic.errors import InputError, InputFileError, Interrupted, RetryableError, UpstreamError
+                                  is_connect_fault, send, sniff_audio_ext, ssl_context, transient_errors,
+                                  transport_error)
+from aimusic.errors import InputError, InputFileError, Interrupted, RetryableError, TransportError, UpstreamError
 
 if TYPE_CHECKING:
     import httpx
@@ -154,13 +155,16 @@ class ElevenLabsClient:
                     headers = dict(response.headers)
                     self._write(response, handle, pcm)
                     return headers
-            except httpx.ConnectError as exc:
-                if attempt + 1 >= policy.attempts:
-                    raise RetryableError(f"cannot reach ElevenLabs ({exc.__class__.__name__})",
-                                         hint="check the network or ELEVENLABS_API_BASE") from None
-                self.guard.sleep(policy.delay(attempt))
             except transient_errors() as exc:
-                raise RetryableError(
+                if is_connect_fault(exc):  # nothing was sent: safe to repeat, even a compose
+                    if attempt + 1 >= policy.attempts:
+                        raise transport_error(exc, "ElevenLabs",
+                                              hint="check the network or ELEVENLABS_API_BASE") from None
+                    self.guard.sleep(policy.delay(attempt))
+                    continue
+                # the class by the shared rules; the words say what a repeat would cost here
+                fault = type(transport_error(exc, "ElevenLabs", action="compose", sent=True))
+                raise fault(
                     f"ElevenLabs compose broke off ({exc.__class__.__name__}); the song may still have "
                     "been charged, so it is not retried automatically",
                     hint="check your ElevenLabs history before retrying") from None
@@ -194,7 +198,7 @@ class ElevenLabsClient:
         handle.flush()
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) != written:
-            raise RetryableError(f"ElevenLabs audio ended early ({written} of {declared} bytes)")
+            raise TransportError(f"ElevenLabs audio ended early ({written} of {declared} bytes)")
         if written == 0:
             raise UpstreamError("ElevenLabs returned no audio")
 

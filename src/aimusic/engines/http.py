@@ -1,5 +1,17 @@
-"""HTTP rules every hosted client shares: the download allowlist, retries that are safe,
-`Retry-After`, mapping an HTTP answer to our exit codes, and capped streaming downloads.
+"""HTTP rules every HTTP client shares (RunComfy, ElevenLabs, ComfyUI): the download
+allowlist, retries that are safe, `Retry-After`, capped streaming downloads, and the one
+mapping of faults to error classes:
+
+| fault | class (exit) |
+|---|---|
+| connection refused, unknown host, connect timeout, reset, broken stream | TransportError (75, retryable) |
+| read/write timeout, 408, 429 | RetryableError (75, retryable, slow down) |
+| 401, 403, 402 | AuthError (77, permanent) |
+| other 4xx | InputError (65, permanent) |
+| 5xx | UpstreamError (69) |
+
+`transport_error(exc, service)` and `status_error(status, body, service)` are those rules;
+every client calls them rather than choosing classes itself.
 
 Why hand-written rather than a retry library (tenacity, httpx transports): the rules are
 about *which* calls may be repeated (a submit that may have been accepted never is, because
@@ -21,7 +33,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from aimusic.config import redact
 from aimusic.errors import (AimusicError, AuthError, InputError, Interrupted, RetryableError,
-                            UpstreamError)
+                            TransportError, UpstreamError)
 
 if TYPE_CHECKING:  # httpx loads on first request, so listing models stays fast
     import httpx
@@ -202,6 +214,60 @@ def check_body_error(body: Any, *, provider: str, action: str, key_hint: str = "
                            key_hint=key_hint, error_code=code)
 
 
+def status_error(status: int, body: Any, service: str, *, action: str = "request", key_hint: str = "",
+                 error_code: Any = None) -> AimusicError:
+    """Our error for an HTTP answer `status` with `body` (parsed JSON, text or None) from
+    `service`: the one status mapping (see the module docstring)."""
+    if error_code is None and isinstance(body, dict):
+        error_code = body.get("error_code")
+    return error_for_status(status, detail_text(body), provider=service, action=action, key_hint=key_hint,
+                            error_code=error_code)
+
+
+def is_connect_fault(exc: BaseException) -> bool:
+    """A failure before a byte of the request was sent (refused, unknown host, connect
+    timeout): even a submit may repeat it."""
+    import socket
+
+    import httpx
+
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return True
+    return isinstance(exc, (ConnectionRefusedError, socket.gaierror))
+
+
+def transport_error(exc: BaseException, service: str, *, action: str = "", sent: bool = False,
+                    hint: str | None = None) -> AimusicError:
+    """Our error for a transport fault talking to `service` (e.g. "RunComfy", "the ComfyUI
+    server at http://host:8188"): the one transport mapping (see the module docstring).
+
+    `sent`: the request may have reached the server (an unsafe call such as a submit), so the
+    message says it may have been accepted and is not repeated automatically."""
+    import httpx
+
+    name = exc.__class__.__name__
+    what = f"{service} {action}".strip()
+    if is_connect_fault(exc):
+        return TransportError(f"cannot reach {service} ({name})",
+                              hint=hint or "check that it runs, the network and its URL, then retry")
+    timeout = isinstance(exc, (httpx.TimeoutException, TimeoutError))
+    if sent:
+        cls = RetryableError if timeout else TransportError
+        return cls(f"{what}: the connection failed after the request was sent ({name}); it may have been "
+                   "accepted, so it is not retried automatically",
+                   hint="check your provider dashboard before retrying")
+    if timeout:
+        return RetryableError(f"{what}: no answer in time ({name})", hint=hint or "retry later")
+    return TransportError(f"{what}: the connection broke off ({name})", hint=hint or "retry later")
+
+
+def transport_faults() -> tuple[type[BaseException], ...]:
+    """Every exception `transport_error` maps: httpx's transport errors and the OS's."""
+    import httpx
+
+    return (httpx.TransportError, OSError)
+
+
 # --- retries -------------------------------------------------------------------------------
 
 def retry_after_seconds(response: httpx.Response | None) -> float | None:
@@ -284,8 +350,6 @@ def send(client: httpx.Client, method: str, url: str, call: HttpCall, guard: Cal
     An unsafe call (a submit) is retried only when the server certainly did not take it: a
     connection that never opened, or a 429 (a refusal). Everything else raises at once.
     """
-    import httpx
-
     guard = guard or CallGuard()
     attempts = call.policy.attempts
     last_error: AimusicError | None = None
@@ -295,17 +359,10 @@ def send(client: httpx.Client, method: str, url: str, call: HttpCall, guard: Cal
         response = None
         try:
             response = client.request(method, url, **kwargs)
-        except httpx.ConnectError as exc:
-            last_error = RetryableError(f"cannot reach {call.provider} ({exc.__class__.__name__})",
-                                        hint="check the network or the base URL, then retry")
         except transient_errors() as exc:
-            if not call.safe:
-                raise RetryableError(
-                    f"{call.provider} {call.action}: the connection failed after the request was sent "
-                    f"({exc.__class__.__name__}); it may have been accepted, so it is not retried "
-                    "automatically", hint="check your provider dashboard before retrying") from None
-            last_error = RetryableError(f"{call.provider} {call.action}: {exc.__class__.__name__}",
-                                        hint="retry later")
+            if not call.safe and not is_connect_fault(exc):
+                raise transport_error(exc, call.provider, action=call.action, sent=True) from None
+            last_error = transport_error(exc, call.provider, action=call.action)
         else:
             if response.status_code < 300:
                 return response
@@ -393,7 +450,8 @@ def download(client: httpx.Client, url: str, staged: Any, allowlist: HostAllowli
         except _Retry as retry:
             last_error, response = retry.error, retry.response
         except (transient_errors() + (httpx.ConnectError, _Incomplete)) as exc:
-            last_error = RetryableError(
+            cls = type(transport_error(exc, provider)) if not isinstance(exc, _Incomplete) else TransportError
+            last_error = cls(
                 f"download of {url_file_name(url)} from {provider} broke off "
                 f"({exc.__class__.__name__ if not isinstance(exc, _Incomplete) else exc})")
         if not _pause_before_retry(policy, attempt, response, guard, last_error.message):

@@ -66,8 +66,13 @@ class ServerConfig:
 
 
 def _error_result(error: AimusicError) -> CallToolResult:
+    """The error as the client sees it: code, type, message, field, and the class's policy
+    (`retryable`, `permanent`) with its `advice`, so an agent decides without a table of numbers."""
     body = error.to_dict()
     body["message"] = redact(body["message"])
+    if body.get("hint"):
+        body["hint"] = redact(body["hint"])
+    body["advice"] = error.advice
     payload = {"error": body}
     return CallToolResult(content=[TextContent(type="text", text=json.dumps(payload, ensure_ascii=False))],
                           structured_content=payload, is_error=True)
@@ -149,6 +154,10 @@ def _tool(app: MCPServer, name: str, request_model: type[BaseModel], description
             from aimusic.errors import Interrupted
 
             return _error_result(Interrupted("cancelled"))
+        except Exception as exc:  # a bug: the same shape (type "internal", 70), never a dead server
+            from aimusic.errors import error_of
+
+            return _error_result(error_of(exc))
 
     params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
     annotations: dict[str, Any] = {"ctx": Context, "return": CallToolResult}

@@ -20,17 +20,16 @@ DESCRIPTION = (
     "the user asks for music, a jingle, a soundtrack, a loop or an audio edit of a music file."
 )
 
-NEXT_ACTIONS = {
-    0: "Hand the printed file paths to the user.",
-    64: "Fix the command line (the message names the problem and close model ids).",
-    65: "Fix the input: the message names the field and the allowed range. Do not retry unchanged.",
-    66: "The input file is missing or unreadable: ask the user for the right path.",
-    69: "The provider failed: retry once later, or switch provider (`--provider sketch` always works).",
-    75: "Temporary (timeout, rate limit): wait a minute and retry the same command.",
-    77: "Ask the user to sign in: `aimusic login runcomfy` or `aimusic login elevenlabs` (they type the key).",
-    78: "Run the fix the message prints (e.g. `aimusic models pull MODEL_ID`), or pick another provider.",
-    130: "The user interrupted: do not retry unless asked.",
-}
+def next_actions() -> dict[int, tuple[str, str]]:
+    """exit code -> (what it means for retrying, the next step), read from the error classes."""
+    from aimusic.errors import ERROR_CLASSES, SUCCESS_ADVICE
+
+    rows = {0: ("", SUCCESS_ADVICE)}
+    for cls in ERROR_CLASSES:
+        retry = "retry later" if cls.retryable else "do not retry unchanged" if cls.permanent else "retry once"
+        rows[cls.exit_code] = (retry, cls.advice)
+    return rows
+
 
 # (title, request, extra flags for plan/generate, kind) — the routing.md patterns; kind "edit" needs audio
 PATTERNS: list[tuple[str, str, str, str]] = [
@@ -157,11 +156,16 @@ def render_skill() -> str:
         lo, hi = info["duration_limits_s"]
         lines.append(f"| `{entry.id}` | {entry.task} | {', '.join(entry.providers)} | "
                      f"{entry.price_per_second:.4f} | {lo:g}-{hi:g} | {usable} | {_fields_line(entry)} |")
-    lines += ["", "## Exit codes and what to do next", "", "| code | meaning | next step |", "|---|---|---|"]
+    lines += ["", "## Exit codes and what to do next", "", "| code | meaning | retry? | next step |",
+              "|---|---|---|---|"]
+    actions = next_actions()
     for code, meaning in EXIT_CODES.items():
-        lines.append(f"| {code} | {meaning} | {NEXT_ACTIONS.get(code, '')} |")
+        retry, step = actions.get(code, ("", ""))
+        lines.append(f"| {code} | {meaning} | {retry} | {step} |")
     lines += ["", "With `--json`, errors are one JSON object on stderr: "
-              "`{\"error\": {\"code\", \"type\", \"message\", \"field\"}}`.", ""]
+              "`{\"error\": {\"code\", \"type\", \"message\", \"field\", \"retryable\", \"permanent\", "
+              "\"advice\"}}`. Decide on `retryable` (the same command may work later) and `permanent` "
+              "(it never will unchanged), not on the number.", ""]
     return "\n".join(lines) + "\n"
 
 

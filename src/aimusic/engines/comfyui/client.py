@@ -1,7 +1,10 @@
 """A small client for one ComfyUI server: the HTTP routes and the progress websocket.
 
-Every route maps its failures onto aimusic's exit codes here, so the engine reads as the
-sequence of steps it is: upload, check files, submit, follow, collect.
+Every route maps its failures onto aimusic's errors here, so the engine reads as the
+sequence of steps it is: upload, check files, submit, follow, collect. Transport faults and
+HTTP statuses go through the rules every client shares (`engines.http.transport_error`,
+`status_error`): a server that is not running is a retryable TransportError (75) whose
+message names the URL and COMFYUI_URL, as for any hosted API.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 
+from aimusic.engines.http import status_error, transport_error, transport_faults
 from aimusic.errors import InputError, NotConfiguredError, UpstreamError
 
 if TYPE_CHECKING:
     import httpx
 
 UPLOAD_SUBFOLDER = "aimusic"
+# statuses whose meaning is the same on every service (the rest are route-specific here)
+SHARED_STATUSES = frozenset({401, 402, 403, 408, 429})
 DOWNLOAD_CHUNK = 1 << 16
 
 
@@ -67,25 +73,32 @@ class ComfyClient:
 
     # -- plumbing --------------------------------------------------------------------------
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        import httpx
-
         try:
             response = self.http.request(method, path, **kwargs)
-        except httpx.TimeoutException:
-            raise UpstreamError(f"the ComfyUI server at {self.where} did not answer {method} {path} in time",
-                                hint="is it busy or stuck? check its console") from None
-        except (httpx.TransportError, OSError):
-            raise UpstreamError(f"cannot reach the ComfyUI server at {self.where}",
-                                hint="start ComfyUI or fix COMFYUI_URL") from None
+        except transport_faults() as exc:
+            raise self.fault(exc, f"{method} {path}") from None
         if response.is_redirect:
             raise UpstreamError(f"the ComfyUI server at {self.where} redirected {path} elsewhere; "
                                 "aimusic only talks to the configured host")
-        if response.status_code >= 500:
-            raise UpstreamError(f"the ComfyUI server at {self.where} failed ({response.status_code}) on {path}")
-        if response.status_code == 403:
-            raise UpstreamError(f"the ComfyUI server at {self.where} refused {path} (403)",
-                                hint="check its --listen / origin settings")
+        if response.status_code >= 500 or response.status_code in SHARED_STATUSES:
+            raise self.status(response, path)
         return response
+
+    def fault(self, exc: BaseException, action: str) -> Exception:
+        """A transport fault talking to this server, by the shared rules."""
+        return transport_error(exc, f"the ComfyUI server at {self.where}", action=action,
+                               hint="start ComfyUI or fix COMFYUI_URL")
+
+    def status(self, response: httpx.Response, path: str) -> Exception:
+        """An error answer, by the shared rules (403 is usually ComfyUI's origin check)."""
+        try:
+            body: Any = response.json()
+        except (ValueError, UnicodeDecodeError):
+            body = response.text[:500] if response.content else None
+        hint = "check its --listen / origin settings, or the user:password in COMFYUI_URL" \
+            if response.status_code in (401, 403) else ""
+        return status_error(response.status_code, body, f"the ComfyUI server at {self.where}",
+                            action=path, key_hint=hint)
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
         response = self.request("GET", path, **kwargs)
@@ -200,16 +213,17 @@ class ComfyClient:
                 if response.is_redirect:
                     raise UpstreamError(f"the ComfyUI server at {self.where} redirected the download of "
                                         f"{params['filename']} to another place; refused")
+                if response.status_code >= 500 or response.status_code in SHARED_STATUSES:
+                    response.read()
+                    raise self.status(response, "/view")
                 if response.status_code != 200:
                     raise UpstreamError(f"the ComfyUI server at {self.where} answered {response.status_code} "
                                         f"to the download of {params['filename']}")
                 for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
                     handle.write(chunk)
                     written += len(chunk)
-        except httpx.TimeoutException:
-            raise UpstreamError(f"the download of {params['filename']} from {self.where} timed out") from None
-        except httpx.TransportError:
-            raise UpstreamError(f"the download of {params['filename']} from {self.where} broke off") from None
+        except httpx.TransportError as exc:  # (an OSError here is the local disk's, not the server's)
+            raise self.fault(exc, f"download of {params['filename']}") from None
         return written
 
     # -- websocket -------------------------------------------------------------------------
