@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 class EngineOptions(BaseModel):
     """Base of every engine's options: unknown options are errors, values are validated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class NoOptions(EngineOptions):

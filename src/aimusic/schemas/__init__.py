@@ -26,7 +26,9 @@ MAX_TEXT = 20_000  # no model takes more lyrics than this; a huge string is a mi
 class ModelInput(BaseModel):
     """Base of every model input: strict about unknown fields and NaN/inf."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
+    # defer_build: a model's validator and serializer are built on first use, not at import, so
+    # a command that touches a few of the catalog's ~25 input classes pays for those alone
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True, defer_build=True)
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -54,7 +54,7 @@ def _render_segment(tags: str, lyrics: str, seconds: float, seed: int, bpm: floa
     out = np.zeros((channels, frames), dtype=np.float32)
     take = min(frames, audio.shape[1])
     out[:, :take] = audio[:, :take]
-    from aimusic.engines.sketch.render import arrangement_metadata
+    from aimusic.engines.sketch.metadata import arrangement_metadata
 
     return out, arrangement_metadata(arrangement, rendered)
 

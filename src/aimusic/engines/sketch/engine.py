@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from aimusic.engines.base import Availability, Engine, EngineResult, RunContext, Take, package_versions
-from aimusic.engines.sketch.render import arrangement_metadata
+from aimusic.engines.sketch.metadata import arrangement_metadata
 from aimusic.engines.sketch.theory import check_keyscale
 
 

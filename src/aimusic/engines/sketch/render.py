@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -95,12 +95,3 @@ def render(arrangement: Arrangement, renderer: str, seed: int, *, soundfont_opti
         samples = mix_buses(buses, rate, frames, **mix_options)
     details["buses"] = [b.name for b in buses]
     return Rendered(samples, rate, renderer, details, stems)
-
-
-def arrangement_metadata(arrangement: Any, rendered: Any) -> dict[str, Any]:
-    """Every decision, for the sidecar: tags used/unused, tempo, key, form, parts, melody."""
-    return {**arrangement.decisions, "renderer": rendered.renderer, "render": rendered.details,
-            "sample_rate": rendered.sample_rate,
-            "parts": [{"role": p.role, "voice": p.voice, "notes": len(p.notes)} for p in arrangement.parts],
-            "sections": [{"name": s.name, "kind": s.kind, "start_s": round(s.start, 4), "end_s": round(s.end, 4),
-                          "bars": s.bars, "instrumental": s.instrumental} for s in arrangement.sections]}
