@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from aimusic.catalog import ModelEntry, all_models, get_model
+from aimusic.catalog import ModelEntry, all_models
 from aimusic.catalog.pricing import estimate_cost, output_seconds
 from aimusic.errors import InputError, InputFileError, UsageError
 from aimusic.pipeline import PlanRunResult, RunResult, RunSettings, resolve_seed
@@ -100,21 +100,10 @@ def resume(request_id: str, output_dir: str | Path = ".", *, model_id: str | Non
            log: Callable[[str], None] | None = None) -> RunResult:
     """Poll and download an existing hosted request (no new submit), writing files and sidecars
     through the same path as `run`. The request's input is not known: the sidecar records it empty."""
-    from aimusic.config import require_key
     from aimusic.pipeline import resume_request
-    from aimusic.schemas import ModelInput
+    from aimusic.plan.direct import resume_target
 
-    if provider != "runcomfy":
-        raise UsageError("only runcomfy requests can be resumed", field="provider")
-    require_key(provider)
-    if model_id:
-        model = get_model(model_id)
-        if provider not in model.providers:
-            raise UsageError(f"{model.id} does not run on {provider}", field="model")
-    else:
-        model = ModelEntry(id=f"{provider}/unknown-model/resumed", task="generate", providers=(provider,),
-                           title="resumed request", description="a request resumed by id",
-                           input_model=ModelInput, price_per_second=0.0)
+    model = resume_target(provider, model_id)
     return resume_request(request_id, model, provider, output_dir,
                           _settings(None, None, options, progress, cancel_event, log))
 

@@ -2,7 +2,7 @@
 task or a Ray actor. Plain dicts in and out (they cross process and machine boundaries).
 
 A job writes into its own work directory `<out>/.aimusic/work/<key>/`:
-    out/          what `api.run` (or `api.resume`) committed: audio, sidecar, extras
+    out/          what the pipeline (a run, or a resumed request) committed: audio, sidecar, extras
     remote.json   the hosted request id, written before polling (Ray workers; threads
                   report it straight into the manifest as well)
     result.json   written last: the job is complete and its files are in out/
@@ -70,7 +70,7 @@ def error_dict(exc: BaseException) -> dict[str, Any]:
 def warm_up() -> None:
     """Import what every job needs once, before a dozen threads would do it at the same moment
     (imports hold a lock: a cold first wave of hosted jobs would otherwise queue on it)."""
-    import aimusic.api
+    import aimusic.pipeline  # noqa: F401
     import aimusic.audio.io  # noqa: F401
     import aimusic.audio.loudness  # noqa: F401
     import aimusic.output  # noqa: F401 - warmed here, used by the jobs
@@ -166,7 +166,8 @@ def execute(job: dict[str, Any], on_remote_id: Callable[[str], None] | None = No
 
 def _run(job: dict[str, Any], out: Path, on_remote_id: Callable[[str], None],
          log: Callable[[str], None] | None, cancel_event: Any, progress: Callable[..., None] | None) -> Any:
-    from aimusic import api
+    from aimusic.pipeline import RunSettings, resume_request, run_request
+    from aimusic.plan.direct import prepare, resume_target
 
     options = dict(job.get("options") or {})
     if job.get("variations", 1) > 1:
@@ -174,14 +175,16 @@ def _run(job: dict[str, Any], out: Path, on_remote_id: Callable[[str], None],
     remote_id = job.get("remote_id")
     if remote_id:
         # a hosted request submitted by an earlier run: follow it, never submit again
-        result = api.resume(remote_id, out, model_id=job["model"], provider=job["provider"], options=options,
-                            log=log, cancel_event=cancel_event, progress=progress)
+        result = resume_request(remote_id, resume_target(job["provider"], job["model"]), job["provider"], out,
+                                RunSettings(options=options, log=log, cancel_event=cancel_event,
+                                            progress=progress))
         if job.get("finish") and job["finish"] != "none":
             _finish_in_place(result, job["finish"])
         return result
-    return api.run(job["model"], job["input"], out, provider=job["provider"], format=job.get("format"),
-                   finish=job.get("finish"), options=options, log=log, cancel_event=cancel_event,
-                   progress=progress, on_remote_id=on_remote_id)
+    model, request, provider = prepare(job["model"], job["input"], job["provider"])
+    return run_request(model, request, provider, out,
+                       RunSettings(format=job.get("format"), finish=job.get("finish"), options=options, log=log,
+                                   cancel_event=cancel_event, progress=progress, on_remote_id=on_remote_id))
 
 
 def _describe(result: Any, out: Path, job: dict[str, Any]) -> dict[str, Any]:
@@ -205,7 +208,7 @@ def _describe(result: Any, out: Path, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _finish_in_place(result: Any, preset: str) -> None:
-    """`api.resume` writes what the provider made; a batch with --finish finishes it here, so a
+    """A resumed request writes what the provider made; a batch with --finish finishes it here, so a
     resumed item sounds like every other item of the library."""
     from aimusic.audio.finish import apply_preset
     from aimusic.audio.io import read_audio, write_audio

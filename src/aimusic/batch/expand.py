@@ -231,7 +231,7 @@ def _base_request(entry: dict[str, Any], lyrics: str | None, check_keys: bool,
     model = get_model(model_id)
     if entry.get("task") and entry["task"] != model.task:
         raise InputError(f"{model.id} does not do {entry['task']!r} (it does {model.task})", field="task")
-    from aimusic.api import choose_provider
+    from aimusic.plan.direct import choose_provider
 
     chosen = choose_provider(model, provider)
     if not tags and not extra_input.get("tags") and not extra_input.get("prompt") \
@@ -308,7 +308,8 @@ def _add_tags(req: _Request, extra: list[str]) -> tuple[str, dict[str, Any]]:
 def _make_item(req: _Request, number: int, *, seed: int | None, check_keys: bool, tags: str | None = None,
                shaped: dict[str, Any] | None = None, language: str | None = None,
                role: str = "item", depends_on: str | None = None, variant: str = "") -> Item:
-    from aimusic.api import estimate_cost, prepare
+    from aimusic.catalog.pricing import estimate_cost
+    from aimusic.plan.direct import prepare
     from aimusic.catalog import get_model
     from aimusic.output.naming import slugify, title_for
 
@@ -340,7 +341,7 @@ def _make_item(req: _Request, number: int, *, seed: int | None, check_keys: bool
     if effective_seed is not None:
         stem_parts.append(f"s{effective_seed}")
     stem_parts.append(digest[:6])
-    from aimusic.api import output_seconds
+    from aimusic.catalog.pricing import output_seconds
 
     seconds = output_seconds(model, valid)
     cost = estimate_cost(model, valid) if model.price_per_second else 0.0

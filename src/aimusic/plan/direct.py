@@ -85,3 +85,23 @@ def plan_model_run(model_id: str, input: dict[str, Any] | str, provider: str = "
     step = Step(1, model.task, model.id, chosen, body, cost)
     return Plan(request="", task=model.task, model=model.id, provider=chosen, input=body,
                 estimated_cost_usd=cost, reasons=[reason], steps=[step])
+
+
+def resume_target(provider: str = "runcomfy", model_id: str | None = None) -> ModelEntry:
+    """The model a hosted request being resumed ran on (a placeholder entry when unknown); only
+    providers that can follow a request by id, and only with their key."""
+    from aimusic.catalog import ModelEntry, get_model
+    from aimusic.config import require_key
+    from aimusic.schemas import ModelInput
+
+    if provider != "runcomfy":
+        raise UsageError("only runcomfy requests can be resumed", field="provider")
+    require_key(provider)
+    if model_id:
+        model = get_model(model_id)
+        if provider not in model.providers:
+            raise UsageError(f"{model.id} does not run on {provider}", field="model")
+        return model
+    return ModelEntry(id=f"{provider}/unknown-model/resumed", task="generate", providers=(provider,),
+                      title="resumed request", description="a request resumed by id",
+                      input_model=ModelInput, price_per_second=0.0)
