@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from aimusic.catalog import ModelEntry, all_models, get_model
-from aimusic.config import KEYED_PROVIDERS, get_key, require_key
+from aimusic.config import require_key
 from aimusic.errors import AimusicError, InputError, InputFileError, Interrupted, UsageError
 from aimusic.schemas import ModelInput, is_url, parse_input_json, validate
 
@@ -80,17 +80,10 @@ def describe_model(entry: ModelEntry, *, full: bool = False) -> dict[str, Any]:
 
 
 def choose_provider(model: ModelEntry, provider: str = "auto") -> str:
-    """The provider that will run `model`: the one asked for, or for `auto` the first of the
-    model's providers whose key is present (a direct provider before a reseller)."""
-    if provider and provider != "auto":
-        if provider not in model.providers:
-            raise UsageError(f"{model.id} does not run on provider {provider!r}",
-                             field="provider", hint=f"choose one of: {', '.join(model.providers)}")
-        return provider
-    for candidate in model.providers:
-        if candidate not in KEYED_PROVIDERS or get_key(candidate):
-            return candidate
-    return model.providers[0]
+    """The provider that will run `model` (the planner's rules: `aimusic.plan.providers`)."""
+    from aimusic.plan.providers import provider_for_model
+
+    return provider_for_model(model, provider)
 
 
 def check_audio_references(request: ModelInput) -> None:
@@ -116,7 +109,9 @@ def prepare(model_id: str, input: dict[str, Any] | str, provider: str = "auto", 
     request = validate(model.input_model, data)
     check_audio_references(request)
     chosen = choose_provider(model, provider)
-    if check_keys and chosen in KEYED_PROVIDERS:
+    from aimusic.engines.registry import credential_of
+
+    if check_keys and credential_of(chosen) is not None:
         require_key(chosen)
     return model, request, chosen
 
@@ -134,18 +129,19 @@ def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = "."
         on_remote_id: Callable[[str], None] | None = None) -> RunResult:
     """Run one model on one input and write its files (atomically) with sidecars."""
     from aimusic.engines.base import RunContext
-    from aimusic.engines.registry import engine_class
+    from aimusic.engines.registry import build_options, engine_class
     from aimusic.output import OutputSink
 
     started = time.perf_counter()
     model, request, chosen = prepare(model_id, input, provider)
+    engine_options = build_options(chosen, options)  # 64 for an option this engine lacks, 65 for a bad value
     request = resolve_seed(request)
     if format is not None:
         from aimusic.audio.io import format_for
 
         format = format_for(format)
     engine = engine_class(chosen)()
-    ctx = RunContext(options=dict(options or {}), cancel_event=cancel_event or threading.Event(), log=log,
+    ctx = RunContext(options=engine_options, cancel_event=cancel_event or threading.Event(), log=log,
                      output_format=format, on_remote_id=on_remote_id)
     if progress is not None:
         ctx.progress = progress
@@ -296,7 +292,7 @@ def resume(request_id: str, output_dir: str | Path = ".", *, model_id: str | Non
     """Poll and download an existing hosted request (no new submit), writing files and sidecars
     through the same path as `run`. The request's input is not known: the sidecar records it empty."""
     from aimusic.engines.base import RunContext
-    from aimusic.engines.registry import engine_class
+    from aimusic.engines.registry import build_options, engine_class
     from aimusic.output import OutputSink
     from aimusic.schemas import ModelInput
 
@@ -313,7 +309,8 @@ def resume(request_id: str, output_dir: str | Path = ".", *, model_id: str | Non
                            title="resumed request", description="a request resumed by id",
                            input_model=ModelInput, price_per_second=0.0)
     engine = engine_class(provider)()
-    ctx = RunContext(options=dict(options or {}), cancel_event=cancel_event or threading.Event(), log=log)
+    ctx = RunContext(options=build_options(provider, options, shared=True),
+                     cancel_event=cancel_event or threading.Event(), log=log)
     if progress is not None:
         ctx.progress = progress
     request = ModelInput()

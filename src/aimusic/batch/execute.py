@@ -142,9 +142,13 @@ def _run(job: dict[str, Any], out: Path, on_remote_id: Callable[[str], None],
          log: Callable[[str], None] | None, cancel_event: Any, progress: Callable[..., None] | None) -> Any:
     from aimusic import api
 
+    from aimusic.engines.registry import build_options
+
     options = dict(job.get("options") or {})
     if job.get("variations", 1) > 1:
         options["variations"] = job["variations"]
+    # the batch's options are for every item: each engine takes the ones it declares
+    options = build_options(job["provider"], options, shared=True)
     remote_id = job.get("remote_id")
     if remote_id:
         # a hosted request submitted by an earlier run: follow it, never submit again

@@ -40,9 +40,6 @@ from aimusic.batch.library import (
 )
 from aimusic.batch.manifest import Manifest
 
-HOSTED_PROVIDERS = frozenset({"runcomfy", "elevenlabs", "comfyui"})
-OFFLINE_PROVIDERS = frozenset({"sketch"})
-LOCAL_PROVIDERS = frozenset({"local"})
 PERMANENT_CODES = frozenset({64, 65, 66, 77, 78})   # retrying cannot help: bad input, no key, not set up
 RETRYABLE_CODE = 75                                 # busy/429/timeout: slow down and try again
 MAX_GROUP = 8                                       # the local engine's batch limit (MAX_VARIATIONS)
@@ -94,20 +91,19 @@ class BatchReport:
 
 
 def lane_of(item: Item) -> str:
-    if item.provider in HOSTED_PROVIDERS:
-        return f"hosted:{item.provider}"
-    if item.provider in OFFLINE_PROVIDERS:
-        return "offline"
-    if item.provider in LOCAL_PROVIDERS:
-        return "local"
-    try:  # a plugin engine: keyed ones are hosted services, others run here on threads
-        from aimusic.engines.registry import engine_class
+    """The engine's declared lane as a scheduler lane: remote -> `hosted:NAME` (a slot limit per
+    provider), accelerator -> `local` (one GPU thread), CPU -> `offline` (worker processes), or
+    `thread` for a CPU engine registered only in this process (a worker could not find it)."""
+    from aimusic.engines.base import Lane
+    from aimusic.engines.registry import is_installed
+    from aimusic.engines.registry import lane_of as engine_lane
 
-        if engine_class(item.provider).needs_key:
-            return f"hosted:{item.provider}"
-    except Exception:
-        pass
-    return "thread"
+    lane = engine_lane(item.provider)
+    if lane is Lane.REMOTE:
+        return f"hosted:{item.provider}"
+    if lane is Lane.ACCELERATOR:
+        return "local"
+    return "offline" if is_installed(item.provider) else "thread"
 
 
 class AdaptiveLimit:
@@ -170,9 +166,13 @@ class AdaptiveLimit:
             return True
 
 
-# progress stages that open and close a provider's remote phase (see the engines)
-REMOTE_PHASES = {"runcomfy": (("submit", None), ("download", None)),
-                 "elevenlabs": (("compose", 0), ("compose", 1))}
+def remote_phases(provider: str) -> tuple[tuple[str, Any], tuple[str, Any]] | None:
+    """The progress stages that open and close a provider's remote phase (declared by its
+    engine, `Engine.remote_phases`), or None: the slot is held for the whole job."""
+    from aimusic.engines.registry import remote_phases as declared
+
+    phases = declared(provider)
+    return (phases[0], phases[1]) if len(phases) == 2 else None
 
 
 class SlotGate:
@@ -182,7 +182,7 @@ class SlotGate:
     def __init__(self, limit: AdaptiveLimit, provider: str, resumed: bool, cancel: threading.Event) -> None:
         self.limit = limit
         self.cancel = cancel
-        self.phases = None if resumed else REMOTE_PHASES.get(provider)
+        self.phases = None if resumed else remote_phases(provider)
         self.held = False
         self.done = False
 

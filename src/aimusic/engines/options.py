@@ -7,7 +7,9 @@ the chosen engine's class, and the engine reads attributes, never string keys.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class EngineOptions(BaseModel):
@@ -18,3 +20,14 @@ class EngineOptions(BaseModel):
 
 class NoOptions(EngineOptions):
     """An engine with no options of its own."""
+
+
+def timeout_field() -> Any:
+    """`timeout`: the one field every remote engine shares (`--timeout`)."""
+    return Field(None, gt=0, description="Hosted jobs: overall time limit, seconds.")
+
+
+def flag(name: str | bool) -> dict[str, Any]:
+    """`json_schema_extra` for a field whose CLI flag has another name (`flag("--x")`), or none
+    at all (`flag(False)`: settable from Python, MCP and `batch --option` only)."""
+    return {"flag": name}

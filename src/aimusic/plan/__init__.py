@@ -19,11 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from aimusic.errors import InputError, InputFileError
-from aimusic.plan import prompt, route, times
+from aimusic.plan import prompt, providers, route, times
 from aimusic.plan.chain import chain_extension
 from aimusic.plan.intent import Intent, classify
 
-PROVIDERS = ("auto", "local", "runcomfy", "elevenlabs", "sketch", "comfyui")
+def __getattr__(name: str) -> Any:
+    if name == "PROVIDERS":  # kept for old callers: the registry's names (plugins too), with auto
+        from aimusic.plan.providers import provider_choices
+
+        return tuple(provider_choices())
+    raise AttributeError(name)
 OVERRIDE_KEYS = ("tags", "lyrics", "duration", "seed", "instrumental", "model", "language")
 SHORT_PIECES = ("sonic logo", "stinger", "jingle", "logo", "sting", "notification", "ident")
 VARIATION_MOODS = ("warm", "bright", "mellow", "driving", "dreamy", "uplifting", "laid-back", "moody",
@@ -235,8 +240,7 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
     if not request:
         raise InputError("the request is empty", field="request",
                          hint='describe the music, e.g. aimusic plan "chill lofi, 80 BPM, 30 seconds"')
-    if provider not in PROVIDERS:
-        raise InputError(f"unknown provider {provider!r}", field="provider", hint=f"use one of {', '.join(PROVIDERS)}")
+    providers.check_provider(provider)
     if budget_usd is not None and budget_usd < 0:
         raise InputError("the budget must be 0 or more", field="budget")
     over = _clean_overrides(overrides)
@@ -317,13 +321,11 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
                                      budget_usd=budget_usd, seconds=seconds or 60.0, reasons=reasons,
                                      lyric_languages=languages)
     if forced_model is not None:
-        from aimusic.api import choose_provider as api_choose_provider
-
         model = forced_model
-        chosen = api_choose_provider(model, provider)
+        chosen = providers.provider_for_model(model, provider)
         reasons.append(f"--model {model.id} (provider {chosen})")
     else:
-        model, chosen = route.choose_provider(family, task, provider, reasons,
+        model, chosen = providers.choose_provider(family, task, provider, reasons,
                                               premium_intent=intent.premium and not intent.draft_then_polish)
     if provider == "runcomfy" and model.id not in route.HOSTED.values():
         raise InputError(f"{model.id} is not a hosted model", field="model")  # a routing bug guard
@@ -540,7 +542,7 @@ def _polish_step(intent: Intent, tags: str, lyrics: str | None, instrumental: bo
     candidates: tuple[str, ...] = (provider,)
     if provider == "auto":
         # the provider whose key is set; ElevenLabs (named in the reasons) when neither is
-        candidates = tuple(p for p in ("elevenlabs", "runcomfy") if route._key_present(p)) or ("elevenlabs",)
+        candidates = tuple(p for p in ("elevenlabs", "runcomfy") if providers.key_present(p)) or ("elevenlabs",)
     for candidate in candidates:
         model = route.model_for(route.PREMIUM, "generate", candidate)
         if model is None:

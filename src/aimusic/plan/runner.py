@@ -24,10 +24,13 @@ def run_plan(plan: Plan, output_dir: str | Path, *, format: str | None = None, f
     """Run every step of `plan`; one RunResult per written take (one for a whole chain).
     `options` are engine options (model_path, midi, stems, ...) passed to every call."""
     from aimusic import api
+    from aimusic.engines.registry import build_options
 
     # Validate every call and check every key before the first one runs (no network): a plan
-    # whose last step cannot run must not spend money on its first.
+    # whose last step cannot run must not spend money on its first. The engine options are given
+    # once for every step: each step's engine takes the ones it declares.
     for step in plan.steps:
+        build_options(step.provider, options, shared=True)
         if not step.join and not str(step.input.get("audio", "")).startswith("<"):
             api.prepare(step.model, step.input, step.provider)
     chained = any(step.join for step in plan.steps)
@@ -46,7 +49,7 @@ def run_plan(plan: Plan, output_dir: str | Path, *, format: str | None = None, f
                 log(f"take {index + 1}/{len(takes)} of step {step.index}")
             results.append(api.run(step.model, data, output_dir, provider=step.provider, format=format,
                                    finish=finish, progress=progress, log=log, cancel_event=cancel_event,
-                                   options=options))
+                                   options=build_options(step.provider, options, shared=True)))
     return results
 
 
@@ -58,6 +61,7 @@ def _run_chain(plan: Plan, output_dir: Path, fmt: str | None, finish: str | None
     import numpy as np
 
     from aimusic import api
+    from aimusic.engines.registry import build_options
     from aimusic.audio.io import read_audio, resample, to_channels, write_audio
     from aimusic.audio.splice import append, prepend
 
@@ -81,7 +85,8 @@ def _run_chain(plan: Plan, output_dir: Path, fmt: str | None, finish: str | None
             if log is not None:
                 log(f"chain step {step.index}/{len(plan.steps)}: {step.task} on {step.model}")
             result = api.run(step.model, data, work / f"step-{step.index}", provider=step.provider,
-                             progress=progress, log=log, cancel_event=cancel_event, options=options)
+                             progress=progress, log=log, cancel_event=cancel_event,
+                             options=build_options(step.provider, options, shared=True))
             total_cost += result.cost_usd or 0.0
             calls.append({"step": step.index, "model": result.model, "provider": result.provider,
                           "input": result.input, "seed": result.seeds[0] if result.seeds else None,
