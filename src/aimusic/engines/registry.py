@@ -27,9 +27,9 @@ ENTRY_POINT_GROUP = "aimusic.engines"
 BUILTIN_ENGINES: dict[str, str] = {
     "sketch": "aimusic.engines.sketch:SketchEngine",
     "local": "aimusic.engines.local_acestep:LocalAceStepEngine",
+    "comfyui": "aimusic.engines.comfyui:ComfyUIEngine",
     "runcomfy": "aimusic.engines.runcomfy:RunComfyEngine",
     "elevenlabs": "aimusic.engines.elevenlabs:ElevenLabsEngine",
-    "comfyui": "aimusic.engines.comfyui:ComfyUIEngine",
 }
 
 
@@ -211,6 +211,20 @@ def takers_of(option: str) -> tuple[str, ...]:
     """The providers that take an option (empty: none does)."""
     entry = option_fields().get(option)
     return entry[1] if entry else ()
+
+
+def check_option_names(values: dict[str, Any]) -> None:
+    """UsageError (64) for an option no registered engine takes (options shared by many jobs)."""
+    import difflib
+
+    from aimusic.errors import UsageError
+
+    for key in values:
+        if not takers_of(key):
+            close = difflib.get_close_matches(key, list(option_fields()), n=1)
+            raise UsageError(f"unknown engine option {key!r}", field=key,
+                             hint=f"did you mean {close[0]!r}?" if close else
+                             f"engine options: {', '.join(option_fields())}")
 
 
 def build_options(provider: str, values: Any = None, *, shared: bool = False) -> EngineOptions:
