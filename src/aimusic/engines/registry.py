@@ -266,9 +266,8 @@ def build_options_for(cls: type[Engine], values: Any = None, *, shared: bool = F
             continue
         flag = "--" + key.replace("_", "-")
         if takers:
-            raise UsageError(f"{flag} is not an option of the {provider} engine "
-                             f"(it is one of {', '.join(takers)})", field=key,
-                             hint=f"drop it, or use --provider {takers[0]}")
+            raise UsageError(f"{flag} is not an option of the {provider} engine (taken by "
+                             f"{', '.join(takers)}): drop it, or use --provider {takers[0]}", field=key)
         import difflib
 
         close = difflib.get_close_matches(key, list(option_fields()), n=1)
