@@ -36,7 +36,7 @@ def main() -> None:
     from fakes.comfyui_server import FakeComfyUI
 
     from aimusic import api
-    from aimusic.engines.comfyui import run_many
+    from aimusic.pipeline.comfyui import run_many
 
     jobs = [(MODEL, {"tags": "neo soul", "duration": 10, "seed": i, "steps": args.steps,
                      "generate_audio_codes": False}) for i in range(args.jobs)]

@@ -348,7 +348,7 @@ items:
 
 
 def test_output_dir_problems_and_one_driver_per_library(tone, tmp_path, cli):
-    from aimusic.batch.runner import _lock_library
+    from aimusic.batch.scheduler import _lock_library
 
     batch = write(tmp_path / "b.yaml", f"items:\n  - {{model: {TONE}, tags: x, duration: 0.3}}\n")
     (tmp_path / "file").write_text("x")
@@ -451,7 +451,12 @@ def test_lanes_derive_from_the_engine_descriptor(monkeypatch):
         lane = Lane.CPU
         remote_phases = ()
 
-    monkeypatch.setattr(lanes, "_engine", lambda provider: {"faraway": Remote, "nearby": Plain}.get(provider))
+    import aimusic.registry as registry
+
+    fakes = {"faraway": Remote, "nearby": Plain}
+    real_engine_class = registry.engine_class
+    monkeypatch.setattr(registry, "engine_class", lambda provider: fakes.get(provider) or real_engine_class(provider))
+    monkeypatch.setattr(registry, "is_installed", lambda provider: provider not in fakes)  # in-process only
     assert lanes.lane_of("faraway") == "hosted:faraway" and lanes.lane_of("nearby") == "thread"
     assert lanes.remote_phases("faraway") == (("render", 0), ("render", 1))
     assert lanes.remote_phases("nearby") is None

@@ -242,7 +242,7 @@ def test_kill_9_twice_then_resume_submits_each_item_exactly_once(tmp_path, cli, 
 def test_adaptive_limit_halves_on_429_and_grows_back():
     import threading
 
-    from aimusic.batch.runner import AdaptiveLimit, SlotGate
+    from aimusic.batch.limits import AdaptiveLimit, SlotGate
 
     limit = AdaptiveLimit(16)
     assert limit.throttle(0.0) and limit.limit == 8

@@ -17,6 +17,7 @@ from fakes.comfyui_server import TEMPLATE_FILES, FakeComfyUI
 
 from aimusic.catalog import get_model, models_for
 from aimusic.engines.comfyui import engine as comfy_engine
+from aimusic.pipeline import comfyui as comfy_runs
 from aimusic.engines.comfyui.graphs import (Layout, choose_layout, combo_options, default_layout,
                                             files_from_object_info)
 from aimusic.errors import InputError, NotConfiguredError
@@ -409,7 +410,7 @@ def test_cancelled_batch_deletes_pending_and_interrupts_running(fake, tmp_path):
     jobs = [(T2A15, {**QUICK, "seed": s}) for s in range(3)]
     results: list = []
     runner = threading.Thread(target=lambda: results.extend(
-        comfy_engine.run_many(jobs, tmp_path / "out", ahead=3, cancel_event=cancel)))
+        comfy_runs.run_many(jobs, tmp_path / "out", ahead=3, cancel_event=cancel)))
     runner.start()
     fake.wait_running(timeout=30)
     deadline = time.monotonic() + 10
@@ -431,7 +432,7 @@ def test_batch_spreads_over_several_servers(tmp_path, monkeypatch):
     with FakeComfyUI(tmp_path / "a", step_delay=0.02) as a, FakeComfyUI(tmp_path / "b", step_delay=0.02) as b:
         monkeypatch.setenv("COMFYUI_URL", f"{a.url}, {b.url}")
         jobs = [(T2A15, {**QUICK, "seed": s}) for s in range(6)]
-        results = comfy_engine.run_many(jobs, tmp_path / "out", ahead=2)
+        results = comfy_runs.run_many(jobs, tmp_path / "out", ahead=2)
         assert all(hasattr(r, "files") for r in results), results
         assert [r.seeds[0] for r in results] == list(range(6))
         assert len(a.submitted) >= 2 and len(b.submitted) >= 2

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _lint(config: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.run([sys.executable, "-c", "from importlinter.cli import lint_imports_command as c; c()",
-                           "--config", str(config), "--no-cache"],
+                           str(config), "--no-cache"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -38,7 +38,7 @@ def test_a_front_door_import_from_an_engine_breaks_the_contract(tmp_path):
     config.write_text((ROOT / "pyproject.toml").read_text())
     env = {**os.environ, "PYTHONPATH": str(copy)}
     result = subprocess.run([sys.executable, "-c", "from importlinter.cli import lint_imports_command as c; c()",
-                             "--config", str(config), "--no-cache"],
+                             str(config), "--no-cache"],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert "aimusic.engines is not allowed to import aimusic.cli" in result.stdout

@@ -20,7 +20,8 @@ from aimusic.catalog.pricing import estimate_cost, output_seconds
 from aimusic.errors import InputError, InputFileError, UsageError
 from aimusic.pipeline import PlanRunResult, RunResult, RunSettings, resolve_seed
 from aimusic.pipeline.sidecar import aimusic_version, library_versions
-from aimusic.plan.direct import AUDIO_REFERENCE_FIELDS, check_audio_references, choose_provider, prepare
+from aimusic.plan.direct import AUDIO_REFERENCE_FIELDS, check_audio_references, prepare
+from aimusic.plan.providers import provider_for_model as choose_provider
 
 __all__ = ["AUDIO_REFERENCE_FIELDS", "PlanRunResult", "RunResult", "aimusic_version", "analyze",
            "check_audio_references", "choose_provider", "describe_model", "edit", "estimate_cost", "finish",

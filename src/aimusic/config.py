@@ -10,16 +10,46 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from aimusic.errors import AuthError, InputError
 
-# provider -> (environment variable, human name)
-KEYED_PROVIDERS: dict[str, tuple[str, str]] = {
-    "runcomfy": ("RUNCOMFY_TOKEN", "RunComfy"),
-    "elevenlabs": ("ELEVENLABS_API_KEY", "ElevenLabs"),
-}
+class _KeyedProviders(Mapping[str, tuple[str, str]]):
+    """provider -> (environment variable, human name), for every engine that declares a
+    `credential` (plugins too). Read from the engine registry on first use, so importing this
+    module stays cheap."""
+
+    def _table(self) -> dict[str, tuple[str, str]]:
+        from aimusic.registry import credentials
+
+        return {name: (c.env_var, c.label) for name, c in credentials().items()}
+
+    def __getitem__(self, provider: str) -> tuple[str, str]:
+        from aimusic.registry import credential_of
+
+        credential = credential_of(provider)
+        if credential is None:
+            raise KeyError(provider)
+        return credential.env_var, credential.label
+
+    def __contains__(self, provider: object) -> bool:
+        return isinstance(provider, str) and self._lookup(provider)
+
+    def _lookup(self, provider: str) -> bool:
+        from aimusic.registry import credential_of
+
+        return credential_of(provider) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+KEYED_PROVIDERS: Mapping[str, tuple[str, str]] = _KeyedProviders()
 
 
 def config_dir() -> Path:

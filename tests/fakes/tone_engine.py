@@ -10,7 +10,13 @@ from pydantic import Field
 
 from aimusic.catalog import ModelEntry
 from aimusic.engines.base import Availability, Engine, EngineResult, Take
+from aimusic.engines.options import EngineOptions
 from aimusic.schemas import GenerateInput
+
+
+class ToneOptions(EngineOptions):
+    slow_stage: bool = Field(False, description="Tone: write a large staged file slowly (kill tests).")
+    extra: bool = Field(False, description="Tone: also write a .txt extra file.")
 
 
 class ToneInput(GenerateInput):
@@ -21,6 +27,10 @@ class ToneInput(GenerateInput):
 class ToneEngine(Engine):
     name = "tone"
     tasks = frozenset({"generate"})
+
+    @classmethod
+    def options_model(cls) -> type[ToneOptions]:
+        return ToneOptions
 
     @classmethod
     def models(cls) -> list[ModelEntry]:
@@ -43,7 +53,8 @@ class ToneEngine(Engine):
         phase = rng.uniform(0, 2 * np.pi)
         t = np.arange(n) / rate
         mono = 0.5 * np.sin(2 * np.pi * request.frequency * t + phase)
-        if ctx.options.get("slow_stage"):
+        options = self.options_of(ctx)
+        if options.slow_stage:
             # write a large staged file slowly so a test can kill the process mid-write
             staged = sink.stage(".wav")
             with staged.open("wb") as handle:
@@ -57,18 +68,18 @@ class ToneEngine(Engine):
             ctx.progress("tone", step + 1, 3)
         samples = np.stack([mono, mono]).astype(np.float32)
         return EngineResult(takes=[Take(seed=request.seed, samples=samples, sample_rate=rate,
-                                        extra_files={"txt": b"tone"} if ctx.options.get("extra") else {})],
+                                        extra_files={"txt": b"tone"} if options.extra else {})],
                             cost_usd=0.001 * request.duration, metadata={"request_id": "tone-1"})
 
 
 def install(monkeypatch=None) -> None:
     """Register the plugin as if it came from an `aimusic.engines` entry point."""
-    from aimusic import catalog
-    from aimusic.engines import registry
+    from aimusic import catalog, registry
+    from aimusic.engines.registry import _clear_caches
 
     specs = dict(registry._specs())
     specs["tone"] = "fakes.tone_engine:ToneEngine"
-    registry._specs.cache_clear()
+    _clear_caches()
     if monkeypatch is not None:
         monkeypatch.setattr(registry, "_specs", lambda: specs)
         monkeypatch.setattr(catalog, "_MODELS", None)

@@ -176,15 +176,17 @@ def _run(job: dict[str, Any], out: Path, on_remote_id: Callable[[str], None],
     if remote_id:
         # a hosted request submitted by an earlier run: follow it, never submit again
         result = resume_request(remote_id, resume_target(job["provider"], job["model"]), job["provider"], out,
-                                RunSettings(options=options, log=log, cancel_event=cancel_event,
-                                            progress=progress))
+                                RunSettings(options=options, shared_options=True, log=log,
+                                            cancel_event=cancel_event, progress=progress))
         if job.get("finish") and job["finish"] != "none":
             _finish_in_place(result, job["finish"])
         return result
     model, request, provider = prepare(job["model"], job["input"], job["provider"])
     return run_request(model, request, provider, out,
-                       RunSettings(format=job.get("format"), finish=job.get("finish"), options=options, log=log,
-                                   cancel_event=cancel_event, progress=progress, on_remote_id=on_remote_id))
+                       # the batch's options are for every item: each engine takes the ones it declares
+                       RunSettings(format=job.get("format"), finish=job.get("finish"), options=options,
+                                   shared_options=True, log=log, cancel_event=cancel_event, progress=progress,
+                                   on_remote_id=on_remote_id))
 
 
 def _describe(result: Any, out: Path, job: dict[str, Any]) -> dict[str, Any]:

@@ -231,9 +231,9 @@ def _base_request(entry: dict[str, Any], lyrics: str | None, check_keys: bool,
     model = get_model(model_id)
     if entry.get("task") and entry["task"] != model.task:
         raise InputError(f"{model.id} does not do {entry['task']!r} (it does {model.task})", field="task")
-    from aimusic.plan.direct import choose_provider
+    from aimusic.plan.providers import provider_for_model
 
-    chosen = choose_provider(model, provider)
+    chosen = provider_for_model(model, provider)
     if not tags and not extra_input.get("tags") and not extra_input.get("prompt") \
             and not planned.get("tags") and not planned.get("prompt"):
         raise InputError("no tags: give tags, a request, or input", field="tags")

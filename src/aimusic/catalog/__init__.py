@@ -14,7 +14,14 @@ from typing import Any
 from aimusic.errors import UsageError
 from aimusic.schemas import ModelInput
 
-PROVIDERS = ("sketch", "local", "comfyui", "runcomfy", "elevenlabs")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PROVIDERS":  # kept for old callers: every registered engine (plugins too)
+        from aimusic.registry import provider_names
+
+        return tuple(provider_names())
+    raise AttributeError(name)
 
 
 @dataclass(frozen=True)

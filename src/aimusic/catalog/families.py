@@ -19,7 +19,7 @@ def load_all() -> list[ModelEntry]:
     entries: list[ModelEntry] = []
     for name in FAMILY_MODULES:
         entries.extend(import_module(name).MODELS)
-    from aimusic.engines.registry import plugin_models
+    from aimusic.registry import plugin_models
 
     entries.extend(plugin_models())
     return entries

@@ -5,16 +5,31 @@ from __future__ import annotations
 import os
 import sys
 from importlib.util import find_spec
+from typing import Any
 
 import click
 
 from aimusic.cli.common import json_option, print_json
 
-KEY_PROVIDERS = ["runcomfy", "elevenlabs"]
+class KeyedProvider(click.ParamType):
+    """A provider whose engine declares a credential (plugins too), checked when given."""
+
+    name = "provider"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "PROVIDER"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from aimusic.engines.registry import credential_of, credentials
+
+        value = str(value)
+        if credential_of(value) is None:
+            self.fail(f"{value!r} needs no key: choose one of {', '.join(credentials())}", param, ctx)
+        return value
 
 
 @click.command()
-@click.argument("provider", type=click.Choice(KEY_PROVIDERS))
+@click.argument("provider", type=KeyedProvider())
 def login(provider: str) -> None:
     """Store PROVIDER's API key (read from stdin, or a hidden prompt on a terminal)."""
     from aimusic.config import save_key
@@ -31,7 +46,7 @@ def login(provider: str) -> None:
 
 
 @click.command()
-@click.argument("provider", type=click.Choice(KEY_PROVIDERS))
+@click.argument("provider", type=KeyedProvider())
 def logout(provider: str) -> None:
     """Forget PROVIDER's stored key (an environment variable, if set, still wins)."""
     from aimusic.config import KEYED_PROVIDERS, delete_key
@@ -62,17 +77,20 @@ def _devices() -> dict:
 def doctor(as_json: bool) -> None:
     """Report providers, devices, model weights and config paths (never a secret)."""
     from aimusic.catalog import all_models
-    from aimusic.config import KEYED_PROVIDERS, cache_dir, config_dir, credentials_path, key_source
-    from aimusic.engines.registry import BUILTIN_ENGINES, availability
+    from aimusic.config import cache_dir, config_dir, credentials_path, key_source
+    from aimusic.engines.registry import availability, credential_of, engine_classes
 
     providers = {}
-    for name in BUILTIN_ENGINES:
+    for name, cls in engine_classes().items():
         entries = [m for m in all_models() if name in m.providers]
         states = [availability(m, name) for m in entries]
         usable = sum(s.usable for s in states)
         entry: dict = {"models": len(entries), "usable": usable,
                        "reason": next((s.reason for s in states if not s.usable), "ready")}
-        if name in KEYED_PROVIDERS:
+        entry["title"] = cls.title or name
+        entry["lane"] = cls.lane.value
+        entry["tasks"] = sorted(cls.tasks)
+        if credential_of(name) is not None:
             source = key_source(name)
             entry["key"] = source.where
         providers[name] = entry

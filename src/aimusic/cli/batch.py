@@ -26,6 +26,9 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
             options[name.strip()] = json.loads(raw)
         except ValueError:
             options[name.strip()] = raw
+    from aimusic.engines.registry import check_option_names
+
+    check_option_names(options)  # before anything is priced or run: a typo is 64, not N failed items
     return options
 
 

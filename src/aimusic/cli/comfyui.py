@@ -137,7 +137,7 @@ def resume(prompt_id: str, output_dir: str, server: str | None, as_json: bool) -
 
 def collect_cli(prompt_id: str, output_dir: str, server: str | None, as_json: bool) -> None:
     from aimusic.cli.common import StderrProgress, print_run_result
-    from aimusic.engines.comfyui import collect_prompt
+    from aimusic.pipeline.comfyui import collect_prompt
 
     progress = StderrProgress()
     try:

@@ -12,38 +12,119 @@ import click
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object (errors too, on stderr).")
 output_dir_option = click.option("-o", "--output-dir", default=".", show_default=True,
                                  type=click.Path(file_okay=False), help="Where files are written.")
-PROVIDER_CHOICES = ["auto", "sketch", "local", "comfyui", "runcomfy", "elevenlabs"]
-provider_option = click.option("--provider", type=click.Choice(PROVIDER_CHOICES), default="auto",
+
+
+class ProviderType(click.ParamType):
+    """`--provider NAME`: auto or any registered engine, plugins included. The registry is asked
+    only when a value is checked (a built-in name needs no entry-point scan), so `--help` stays
+    cheap."""
+
+    name = "provider"
+
+    def __init__(self, *, auto: bool = True) -> None:
+        self.auto = auto
+
+    def choices(self) -> list[str]:
+        from aimusic.engines.registry import provider_names
+
+        return (["auto"] if self.auto else []) + provider_names()
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        from aimusic.engines.registry import BUILTIN_ENGINES
+
+        return "[" + "|".join((["auto"] if self.auto else []) + list(BUILTIN_ENGINES)) + "|...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from aimusic.engines.registry import is_registered
+
+        value = str(value)
+        if (self.auto and value == "auto") or is_registered(value):
+            return value
+        self.fail(f"{value!r} is not a provider: choose one of {', '.join(self.choices())}", param, ctx)
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(c) for c in self.choices() if c.startswith(incomplete)]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PROVIDER_CHOICES":  # kept for old callers: the registry's names
+        return ProviderType().choices()
+    raise AttributeError(name)
+
+
+provider_option = click.option("--provider", type=ProviderType(), default="auto",
                                show_default=True, help="Which provider runs the model.")
 format_option = click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3", "ogg"]),
                              default=None, help="Output format (default: wav, or the provider's own).")
 
 
-# Engine options: flags that reach the engine as `options` rather than the model input.
-_ENGINE_OPTIONS = [
-    click.option("--model-path", type=click.Path(), default=None,
-                 help="Local engine: a diffusers-format model directory."),
-    click.option("--timeout", type=float, default=None, help="Hosted jobs: overall time limit, seconds."),
-    click.option("--device", default=None, help="Local engine: auto (default), cuda, cuda:N, mps or cpu."),
-    click.option("--offload", is_flag=True, default=None, help="Local engine: model CPU offload for small GPUs."),
-    click.option("--midi", is_flag=True, default=None, help="Sketch engine: also write the arrangement as a .mid file."),
-    click.option("--voice", default=None,
-                 help="Sketch engine: singing voice (female, male, child, soprano, alto, tenor, bass)."),
-    click.option("--stems", is_flag=True, default=None,
-                 help="Sketch engine: also write <name>.vocals.<ext> and <name>.accompaniment.<ext> (the output format)."),
-]
-ENGINE_OPTION_NAMES = ("model_path", "timeout", "device", "offload", "midi", "voice", "stems")
+# Engine options: flags that reach the engine as `options` rather than the model input. One flag
+# per field of every engine's options model (merged by name), its help the field's description.
+
+ENGINE_OPTION_PREFIX = "engine_option_"
 
 
-def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(_ENGINE_OPTIONS):
-        func = option(func)
-    return func
+def _flag_type(annotation: Any) -> tuple[Any, bool]:
+    """(click type, is a boolean flag) for an options field's annotation."""
+    import types
+    import typing
+
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if len(args) == 1:
+            return _flag_type(args[0])
+        return click.STRING, False   # several types (a plan as JSON text or @file): the engine parses
+    if origin is typing.Literal:
+        return click.Choice([str(a) for a in args]), False
+    if annotation is bool:
+        return None, True
+    if annotation is int:
+        return click.INT, False
+    if annotation is float:
+        return click.FLOAT, False
+    return click.STRING, False
+
+
+def engine_option_specs(skip: tuple[str, ...] = ()) -> list[tuple[str, str, Any, bool, str]]:
+    """(field name, flag, click type, is a flag, help) for every engine option that has a flag."""
+    from aimusic.engines.registry import option_fields
+
+    specs = []
+    for name, (info, takers) in option_fields().items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        flag = extra.get("flag", True)
+        if flag is False or name in skip:
+            continue
+        flag_name = flag if isinstance(flag, str) else "--" + name.replace("_", "-")
+        kind, is_flag = _flag_type(info.annotation)
+        help_text = info.description or f"Engine option ({', '.join(takers)})."
+        specs.append((name, flag_name, kind, is_flag, help_text))
+    return specs
+
+
+def engine_options(func: Callable[..., Any] | None = None, *, skip: tuple[str, ...] = ()) -> Any:
+    """Decorator: one click option per engine option (`skip`: names the command defines itself)."""
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        for name, flag_name, kind, is_flag, help_text in reversed(engine_option_specs(skip)):
+            dest = ENGINE_OPTION_PREFIX + name  # apart from the command's own parameters (run's MODEL_ID)
+            if is_flag:
+                f = click.option(flag_name, dest, is_flag=True, default=None, help=help_text)(f)
+            else:
+                f = click.option(flag_name, dest, type=kind, default=None, help=help_text)(f)
+        return f
+
+    return decorate(func) if func is not None else decorate
 
 
 def pop_engine_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Take the engine-option flags out of a command's kwargs; keep only those given."""
-    values = {name: kwargs.pop(name, None) for name in ENGINE_OPTION_NAMES}
+    from aimusic.engines.registry import option_fields
+
+    values = {name: kwargs.pop(ENGINE_OPTION_PREFIX + name, None) for name in option_fields()
+              if ENGINE_OPTION_PREFIX + name in kwargs}
     return {name: value for name, value in values.items() if value not in (None, False)}
 
 

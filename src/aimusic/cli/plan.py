@@ -9,12 +9,10 @@ from typing import Any
 
 import click
 
-from aimusic.cli.common import (engine_options, format_option, json_option, notice, output_dir_option,
-                                pop_engine_options, print_json, read_text_arg)
+from aimusic.cli.common import (ProviderType, engine_options, format_option, json_option, notice,
+                                output_dir_option, pop_engine_options, print_json, read_text_arg)
 
-PLAN_PROVIDERS = ["auto", "local", "runcomfy", "elevenlabs", "sketch", "comfyui"]
-
-provider_choice = click.option("--provider", type=click.Choice(PLAN_PROVIDERS), default="auto", show_default=True,
+provider_choice = click.option("--provider", type=ProviderType(), default="auto", show_default=True,
                                help="Where to run; auto picks by intent and what is set up.")
 budget_option = click.option("--budget", "budget", type=float, default=None,
                              help="Refuse a plan that would cost more than this many USD (exit 65).")
@@ -109,7 +107,7 @@ def _run_options(func: Any) -> Any:
         click.option("--finish", default="none", show_default=True,
                      help="Finishing preset applied to each take (none = the engine's output as is)."),
         click.option("--dry-run", is_flag=True, help="Plan only; run nothing."),
-        json_option, engine_options,
+        json_option, engine_options(skip=("language",)),  # --language here is the song's (the planner's)
     ]):
         func = option(func)
     return func

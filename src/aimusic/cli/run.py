@@ -20,20 +20,12 @@ from aimusic.cli.common import (StderrProgress, engine_options, format_option, j
 @format_option
 @engine_options
 @click.option("--dry-run", is_flag=True, help="Validate and price the input; run nothing.")
-@click.option("--accept-suggestion", is_flag=True,
-              help="ElevenLabs: if it refuses the prompt/plan and suggests one, run the suggestion.")
-@click.option("--composition-plan", default=None,
-              help="ElevenLabs: a composition plan (JSON or @file.json), or 'auto' to have one made.")
-@click.option("--variations", type=int, default=None,
-              help="Local engine: N takes in one batched call (seeds seed..seed+N-1).")
 @click.option("--finish", "finish_preset", type=click.Choice(["none", "streaming", "broadcast", "podcast"]),
               default="none", show_default=True,
               help="Finishing preset for every take (see `aimusic finish`); none keeps the model's levels.")
-@click.option("--language", default=None, help="Sketch engine: language the lyrics are sung in (default: detected).")
 @json_option
 def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str | None, dry_run: bool,
-        accept_suggestion: bool, composition_plan: str | None, variations: int | None, finish_preset: str,
-        language: str | None, as_json: bool, **engine_flags: Any) -> None:
+        finish_preset: str, as_json: bool, **engine_flags: Any) -> None:
     """Run MODEL_ID on a JSON input and write the audio and its sidecar.
 
     Accepts exactly what `runcomfy run` accepts for the hosted models, e.g.
@@ -54,9 +46,6 @@ def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str
             notice(f"valid input for {model.id} via {chosen}; estimated cost ${plan['estimated_cost_usd']:.4f}")
         return
     options = pop_engine_options(engine_flags)
-    options.update({k: v for k, v in {"accept_suggestion": accept_suggestion or None,
-                                      "composition_plan": composition_plan, "variations": variations,
-                                      "language": language}.items() if v is not None})
     progress = StderrProgress()
     try:
         result = api.run(model_id, input_text, output_dir, provider=provider, format=fmt,

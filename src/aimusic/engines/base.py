@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
 
 from aimusic.errors import Interrupted
+from aimusic.registry import Credential, Lane  # noqa: F401 - the declaration types, re-exported
 
 if TYPE_CHECKING:
     import numpy as np
@@ -54,7 +54,9 @@ def _no_progress(stage: str, done: float, total: float | None = None, message: s
 class RunContext:
     """What a job needs beyond its input: options, progress reporting and cancellation."""
 
-    options: dict[str, Any] = field(default_factory=dict)
+    # the engine's options: an instance of its `options_model()` (see `Engine.options_of`);
+    # front doors pass a dict to the pipeline, which validates it (`registry.build_options`)
+    options: Any = None
     progress: ProgressFn = _no_progress
     cancel_event: threading.Event = field(default_factory=threading.Event)
     log: Any = None  # callable(str) for one-line notices shown to the user (stderr), or None
@@ -91,21 +93,14 @@ class EngineResult:
     metadata: dict[str, Any] = field(default_factory=dict)  # request ids, song ids, decisions: into the sidecar
 
 
-@dataclass(frozen=True)
-class Credential:
-    """The secret an engine needs: stored under `name` (`aimusic login NAME`), or read from `env_var`."""
+class _CredentialView:
+    """A class-level read-only attribute derived from `Engine.credential` (deprecated names)."""
 
-    name: str       # "runcomfy"
-    env_var: str    # "RUNCOMFY_TOKEN"
-    label: str      # "RunComfy", for messages
+    def __init__(self, derive: Callable[[Credential | None], Any]) -> None:
+        self.derive = derive
 
-
-class Lane(str, Enum):
-    """Where an engine's work runs, which decides how batches schedule it."""
-
-    REMOTE = "remote"            # a service elsewhere (hosted API, a ComfyUI server): slots per provider
-    ACCELERATOR = "accelerator"  # this machine's GPU: one job at a time
-    CPU = "cpu"                  # this machine's cores: worker processes
+    def __get__(self, instance: Any, owner: type) -> Any:
+        return self.derive(getattr(owner, "credential", None))
 
 
 class Engine(ABC):
@@ -121,7 +116,8 @@ class Engine(ABC):
     - `remote_phases`: progress (stage, done) pairs that open and close its remote phase, so a
       batch holds the provider's slot only while the remote side works; () = the whole job.
     - `auto_rank`: order under `--provider auto` (lower is tried first; the planner's rules on
-      premium intent come first). Plugins default to after the built-ins.
+      premium intent come first); None: never tried on its own. Plugins default to after the
+      built-ins (the sketch engine, the always-there fallback, is the last built-in).
     - `options_model()`: a pydantic model (extra="forbid", fields with descriptions) of its
       engine options; the CLI makes one flag per field.
     """
@@ -132,7 +128,7 @@ class Engine(ABC):
     credential: ClassVar[Credential | None] = None
     lane: ClassVar[Lane] = Lane.CPU
     remote_phases: ClassVar[tuple[tuple[str, Any], ...]] = ()
-    auto_rank: ClassVar[int] = 100
+    auto_rank: ClassVar[int | None] = 100
 
     @classmethod
     def options_model(cls) -> type:
@@ -140,6 +136,20 @@ class Engine(ABC):
         from aimusic.engines.options import NoOptions
 
         return NoOptions
+
+    @classmethod
+    def options_of(cls, ctx: RunContext) -> Any:
+        """`ctx.options` as this engine's options model (validating a dict someone passed)."""
+        if isinstance(ctx.options, cls.options_model()):
+            return ctx.options
+        from aimusic.engines.options import build_options_for
+
+        ctx.options = build_options_for(cls, ctx.options)
+        return ctx.options
+
+    # read-only views of `credential`, kept for code written against the first engine protocol
+    needs_key = _CredentialView(lambda c: c is not None)
+    key_env_var = _CredentialView(lambda c: c.env_var if c is not None else None)
 
     @classmethod
     def availability(cls, model: ModelEntry) -> Availability:

@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from aimusic.config import require_key
-from aimusic.engines.base import Engine, EngineResult, RunContext, Take
+from typing import Literal
+
+from pydantic import Field
+
+from aimusic.engines.base import Credential, Engine, EngineResult, Lane, RunContext, Take
+from aimusic.engines.options import EngineOptions, flag, timeout_field
 from aimusic.engines.http import (CallGuard, HttpCall, RetryPolicy, error_from_response,
                                   is_connect_fault, send, sniff_audio_ext, ssl_context, transient_errors,
                                   transport_error)
@@ -203,11 +208,35 @@ class ElevenLabsClient:
             raise UpstreamError("ElevenLabs returned no audio")
 
 
+class ElevenLabsOptions(EngineOptions):
+    timeout: float | None = timeout_field()
+    accept_suggestion: bool = Field(
+        False, description="ElevenLabs: if it refuses the prompt/plan and suggests one, run the suggestion.")
+    composition_plan: str | dict[str, Any] | None = Field(
+        None, description="ElevenLabs: a composition plan (JSON or @file.json), or 'auto' to have one made.")
+    model_id: Literal["music_v1", "music_v2", "music_v2_5"] | None = Field(
+        None, description="ElevenLabs: the music model (music_v1 is the API default).",
+        json_schema_extra=flag("--elevenlabs-model"))
+    stream_endpoint: bool = Field(
+        False, description="ElevenLabs: compose through the streaming endpoint (/v1/music/stream).",
+        json_schema_extra=flag(False))
+
+
 class ElevenLabsEngine(Engine):
     name = "elevenlabs"
+    title = "ElevenLabs"
     tasks = frozenset({"generate"})
-    needs_key = True
-    key_env_var = "ELEVENLABS_API_KEY"
+    credential = Credential("elevenlabs", "ELEVENLABS_API_KEY", "ElevenLabs")
+    lane = Lane.REMOTE
+    # the slot is held while ElevenLabs composes (progress ("compose", 0) .. ("compose", 1))
+    remote_phases = (("compose", 0), ("compose", 1))
+    # never tried on its own under `--provider auto`: the planner's rule (premium intent and a
+    # key) picks it, before the others
+    auto_rank = None
+
+    @classmethod
+    def options_model(cls) -> type[ElevenLabsOptions]:
+        return ElevenLabsOptions
 
     @classmethod
     def versions(cls) -> dict[str, str]:
@@ -218,16 +247,14 @@ class ElevenLabsEngine(Engine):
     def run(self, model: ModelEntry, request: ModelInput, ctx: RunContext, sink: Any) -> EngineResult:
         key = require_key("elevenlabs")
         data = request.to_json_dict()
-        options = ctx.options
-        model_id = options.get("model_id") or options.get("elevenlabs_model_id")
-        if model_id is not None and model_id not in MODEL_IDS:
-            raise InputError(f"model_id must be one of {', '.join(MODEL_IDS)}", field="model_id")
+        options = self.options_of(ctx)
+        model_id = options.model_id
         fmt = OUTPUT_FORMATS[data.get("output_format") or "mp3_standard"]
         pcm = None
         if fmt.startswith("pcm_"):
             pcm = (int(fmt.split("_")[1]), _pcm_channels())
-        plan = load_plan(options.get("composition_plan"))
-        timeout = options.get("timeout")
+        plan = load_plan(options.composition_plan)
+        timeout = options.timeout
         guard = CallGuard(cancelled=ctx.cancel_event.is_set, on_retry=ctx.notice,
                           deadline=time.monotonic() + float(timeout) if timeout else None)
         client = ElevenLabsClient(key, guard=guard)
@@ -241,7 +268,7 @@ class ElevenLabsEngine(Engine):
                 try:
                     plan = client.plan(data["prompt"], data.get("music_length_ms"), model_id)
                 except Suggestion as refused:
-                    if not (options.get("accept_suggestion") and refused.kind == "bad_prompt"
+                    if not (options.accept_suggestion and refused.kind == "bad_prompt"
                             and isinstance(refused.suggestion, str)):
                         raise
                     ctx.notice(f"{refused.message}; planning with its suggestion (--accept-suggestion)")
@@ -291,12 +318,12 @@ class ElevenLabsEngine(Engine):
 
     def _compose(self, client: ElevenLabsClient, body: dict[str, Any], fmt: str, staged: Any,
                  ctx: RunContext, pcm: tuple[int, int] | None, metadata: dict[str, Any]) -> dict[str, str]:
-        stream_endpoint = bool(ctx.options.get("stream_endpoint"))
+        stream_endpoint = self.options_of(ctx).stream_endpoint
         ctx.progress("compose", 0, 1, "ElevenLabs is composing")
         try:
             headers = _compose_interruptibly(client, body, fmt, staged, stream_endpoint, pcm)
         except Suggestion as refused:
-            if not ctx.options.get("accept_suggestion") or not refused.suggestion:
+            if not self.options_of(ctx).accept_suggestion or not refused.suggestion:
                 raise
             retry = dict(body)
             if refused.kind == "bad_prompt" and "prompt" in body:

@@ -21,11 +21,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aimusic.config import require_key
-from aimusic.engines.base import Engine, EngineResult, RunContext, Take
+from pydantic import Field
+
+from aimusic.engines.base import Credential, Engine, EngineResult, Lane, RunContext, Take
 from aimusic.engines.http import (AUDIO_EXTS, CallGuard, HostAllowlist, HttpCall, RetryPolicy,
                                   check_body_error, detail_text, download, max_download_bytes, send,
                                   sniff_audio_ext, ssl_context)
-from aimusic.errors import InputError, Interrupted, RetryableError, UpstreamError, UsageError
+from aimusic.engines.options import EngineOptions, timeout_field
+from aimusic.errors import InputError, Interrupted, RetryableError, UpstreamError
 
 if TYPE_CHECKING:
     import httpx
@@ -239,11 +242,29 @@ def output_urls(output: Any) -> list[str]:
     return found
 
 
+class RunComfyOptions(EngineOptions):
+    timeout: float | None = timeout_field()
+    poll_interval: float | None = Field(
+        None, ge=0.01, le=600,
+        description="RunComfy: seconds between status polls (default 2, or AIMUSIC_POLL_INTERVAL).")
+    max_download_bytes: int | None = Field(
+        None, gt=0,
+        description="RunComfy: largest result file accepted, bytes (default 2 GiB, or AIMUSIC_MAX_DOWNLOAD_BYTES).")
+
+
 class RunComfyEngine(Engine):
     name = "runcomfy"
+    title = "RunComfy"
     tasks = frozenset({"generate", "inpaint", "outpaint"})
-    needs_key = True
-    key_env_var = "RUNCOMFY_TOKEN"
+    credential = Credential("runcomfy", "RUNCOMFY_TOKEN", "RunComfy")
+    lane = Lane.REMOTE
+    # the provider's slot is held from the submit until the result is ready to download
+    remote_phases = (("submit", None), ("download", None))
+    auto_rank = 30  # hosted ACE when a token is set: after a local GPU and the user's ComfyUI
+
+    @classmethod
+    def options_model(cls) -> type[RunComfyOptions]:
+        return RunComfyOptions
 
     @classmethod
     def versions(cls) -> dict[str, str]:
@@ -252,9 +273,7 @@ class RunComfyEngine(Engine):
         return {"httpx": httpx.__version__, "api": "runcomfy-model-api-v1"}
 
     def run(self, model: ModelEntry, request: ModelInput, ctx: RunContext, sink: Any) -> EngineResult:
-        if ctx.options.get("composition_plan"):
-            raise UsageError("composition plans are an ElevenLabs feature: use --provider elevenlabs",
-                             field="composition_plan")
+        self.options_of(ctx)
         token = require_key("runcomfy")
         payload = request.to_json_dict()
         if "audio" in payload:
@@ -313,7 +332,7 @@ class RunComfyEngine(Engine):
     def _follow(self, client: RunComfyClient, request_id: str, ctx: RunContext, sink: Any,
                 seed: Any) -> EngineResult:
         started = time.monotonic()
-        interval = poll_interval(ctx.options)
+        interval = poll_interval(self.options_of(ctx))
         status = ""
         polls = 0
         unknown_seen: set[str] = set()
@@ -356,7 +375,8 @@ class RunComfyEngine(Engine):
         urls = output_urls(result.get("output"))
         if not urls:
             raise UpstreamError(f"runcomfy request {request_id} completed without an audio file")
-        limit = max_download_bytes(ctx.options)
+        limit_option = self.options_of(ctx).max_download_bytes
+        limit = max_download_bytes({"max_download_bytes": limit_option} if limit_option else None)
         takes = []
         for index, url in enumerate(urls):
             ctx.progress("download", index, len(urls), f"file {index + 1}")
@@ -393,9 +413,10 @@ class RunComfyEngine(Engine):
         return detail_text({"detail": result.get("error")}) or "no detail given"
 
 
-def poll_interval(options: dict[str, Any]) -> float:
+def poll_interval(options: RunComfyOptions | None = None) -> float:
     """Seconds between status polls: option `poll_interval`, else AIMUSIC_POLL_INTERVAL, else 2."""
-    value = options.get("poll_interval") or os.environ.get("AIMUSIC_POLL_INTERVAL") or POLL_INTERVAL_S
+    value = (getattr(options, "poll_interval", None) or os.environ.get("AIMUSIC_POLL_INTERVAL")
+             or POLL_INTERVAL_S)
     try:
         seconds = float(value)
     except (TypeError, ValueError):
@@ -416,7 +437,7 @@ def _decode(staged: Any, name: str) -> tuple[Any, int]:
 
 
 def _guard(ctx: RunContext) -> CallGuard:
-    timeout = ctx.options.get("timeout")
+    timeout = RunComfyEngine.options_of(ctx).timeout
     seconds = float(timeout) if timeout not in (None, "") else DEFAULT_TIMEOUT_S
     if seconds <= 0:
         raise InputError("timeout must be positive", field="timeout")

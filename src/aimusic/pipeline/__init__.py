@@ -41,7 +41,12 @@ class RunSettings:
 
     format: str | None = None              # output format (wav, flac, mp3, ogg); None: the engine's own
     finish: str | None = None              # finishing preset for every take; None/"none": untouched
-    options: dict[str, Any] = field(default_factory=dict)   # engine options (validated by the engine)
+    # engine options: a dict (flags a front door collected) or an engine's options model; validated
+    # against the chosen engine (`engines.registry.build_options`): an option it does not take is
+    # an error (64), unless `shared_options` (one set for several steps or batch items on different
+    # engines: each takes the ones it declares)
+    options: Any = field(default_factory=dict)
+    shared_options: bool = False
     progress: Callable[..., None] | None = None
     cancel_event: threading.Event | None = None
     log: Callable[[str], None] | None = None
@@ -54,17 +59,24 @@ class RunSettings:
             self.format = format_for(self.format)
         if self.finish == "none":
             self.finish = None
-        self.options = dict(self.options or {})
+        if self.options is None:
+            self.options = {}
         if self.cancel_event is None:
             self.cancel_event = threading.Event()
 
 
 def run_plan(plan: Plan, output_dir: str | Path, settings: RunSettings | None = None) -> list[RunResult]:
     """Run every step of `plan`; one RunResult per engine call that wrote files (one for a chain)."""
-    settings = settings or RunSettings()
-    # Validate every call and check every key before the first one runs (no network): a plan
-    # whose last step cannot run must not spend money on its first.
+    from dataclasses import replace
+
+    from aimusic.engines.registry import build_options
+
+    # One set of engine options for every step: each step's engine takes the ones it declares.
+    settings = replace(settings or RunSettings(), shared_options=True)
+    # Validate every call, its options and every key before the first one runs (no network): a
+    # plan whose last step cannot run must not spend money on its first.
     for step in plan.steps:
+        build_options(step.provider, settings.options, shared=True)
         if not step.join and not str(step.input.get("audio", "")).startswith("<"):
             _prepare_step(step, check_keys=True)
     if any(step.join for step in plan.steps):
@@ -102,10 +114,12 @@ def resolve_seed(request: ModelInput) -> ModelInput:
     return request
 
 
-def _context(settings: RunSettings) -> Any:
+def _context(settings: RunSettings, provider: str) -> Any:
     from aimusic.engines.base import RunContext
+    from aimusic.engines.registry import build_options
 
-    ctx = RunContext(options=dict(settings.options), cancel_event=settings.cancel_event, log=settings.log,
+    options = build_options(provider, settings.options, shared=settings.shared_options)
+    ctx = RunContext(options=options, cancel_event=settings.cancel_event, log=settings.log,
                      output_format=settings.format, on_remote_id=settings.on_remote_id)
     if settings.progress is not None:
         ctx.progress = settings.progress
@@ -118,8 +132,8 @@ def call_engine(model: ModelEntry, request: ModelInput, provider: str, sink: Any
     still wins (no files)."""
     from aimusic.engines.registry import engine_class
 
+    ctx = _context(settings, provider)  # options first: 64/65 before the engine is even built
     engine = engine_class(provider)()
-    ctx = _context(settings)
     outcome = engine.run(model, request, ctx, sink)
     ctx.check_cancelled()
     if not outcome.takes:
@@ -158,6 +172,8 @@ def resume_request(request_id: str, model: ModelEntry, provider: str, output_dir
                    settings: RunSettings) -> RunResult:
     """Follow and download a hosted request submitted earlier (no new submit), written like a run.
     Its input is not known: the sidecar records it empty."""
+    from dataclasses import replace
+
     from aimusic.engines.registry import engine_class
     from aimusic.output import OutputSink
 
@@ -170,7 +186,7 @@ def resume_request(request_id: str, model: ModelEntry, provider: str, output_dir
         raise UsageError(f"{provider} requests cannot be resumed", field="provider")
     sink = OutputSink(output_dir)
     with aborting(sink):
-        outcome = resume(request_id, _context(settings), sink)
+        outcome = resume(request_id, _context(replace(settings, shared_options=True), provider), sink)
         ran_at = time.perf_counter()
         if not outcome.takes:
             raise AimusicError(f"{provider} returned no audio")

@@ -19,10 +19,18 @@ from aimusic.plan.decisions import (OVERRIDE_KEYS, check_budget, clean_overrides
                                     forced_model_of, intent_summary)
 from aimusic.plan.intent import classify
 from aimusic.plan.model import Plan, Step, run_command
+from aimusic.plan.providers import check_provider
 from aimusic.plan.sources import audio_seconds, video_seconds
 from aimusic.plan.steps import build_steps, price_warnings
 
-PROVIDERS = ("auto", "local", "runcomfy", "elevenlabs", "sketch", "comfyui")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PROVIDERS":  # kept for old callers: the registry's names (plugins too), with auto
+        from aimusic.plan.providers import provider_choices
+
+        return tuple(provider_choices())
+    raise AttributeError(name)
 
 
 def make_plan(request: str, audio: str | None = None, lyrics: str | None = None, provider: str = "auto",
@@ -35,8 +43,7 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
     if not request:
         raise InputError("the request is empty", field="request",
                          hint='describe the music, e.g. aimusic plan "chill lofi, 80 BPM, 30 seconds"')
-    if provider not in PROVIDERS:
-        raise InputError(f"unknown provider {provider!r}", field="provider", hint=f"use one of {', '.join(PROVIDERS)}")
+    check_provider(provider)
     if budget_usd is not None and budget_usd < 0:
         raise InputError("the budget must be 0 or more", field="budget")
     over = clean_overrides(overrides)

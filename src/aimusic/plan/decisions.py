@@ -231,13 +231,15 @@ def decide_model(intent: Intent, task: str, langs: Languages, seconds: float | N
                                      budget_usd=budget_usd, seconds=seconds or 60.0, reasons=reasons,
                                      lyric_languages=langs.lyrics)
     if forced_model is not None:
-        from aimusic.plan.direct import choose_provider
+        from aimusic.plan.providers import provider_for_model
 
-        chosen = choose_provider(forced_model, provider)
+        chosen = provider_for_model(forced_model, provider)
         reasons.append(f"--model {forced_model.id} (provider {chosen})")
         return forced_model, chosen
-    model, chosen = route.choose_provider(family, task, provider, reasons,
-                                          premium_intent=intent.premium and not intent.draft_then_polish)
+    from aimusic.plan.providers import choose_provider
+
+    model, chosen = choose_provider(family, task, provider, reasons,
+                                    premium_intent=intent.premium and not intent.draft_then_polish)
     if provider == "runcomfy" and model.id not in route.HOSTED.values():
         raise InputError(f"{model.id} is not a hosted model", field="model")  # a routing bug guard
     return model, chosen

@@ -21,22 +21,6 @@ if TYPE_CHECKING:
 AUDIO_REFERENCE_FIELDS = ("audio", "reference_audio")
 
 
-def choose_provider(model: ModelEntry, provider: str = "auto") -> str:
-    """The provider that will run `model`: the one asked for, or for `auto` the first of the
-    model's providers whose key is present (a direct provider before a reseller)."""
-    from aimusic.config import KEYED_PROVIDERS, get_key
-
-    if provider and provider != "auto":
-        if provider not in model.providers:
-            raise UsageError(f"{model.id} does not run on provider {provider!r}",
-                             field="provider", hint=f"choose one of: {', '.join(model.providers)}")
-        return provider
-    for candidate in model.providers:
-        if candidate not in KEYED_PROVIDERS or get_key(candidate):
-            return candidate
-    return model.providers[0]
-
-
 def check_audio_references(request: ModelInput) -> None:
     """Local source files must exist and be readable before anything else happens (66)."""
     from aimusic.schemas import is_url
@@ -56,7 +40,9 @@ def prepare(model_id: str, input: dict[str, Any] | str, provider: str = "auto", 
             ) -> tuple[ModelEntry, ModelInput, str]:
     """Resolve, validate and authorise a request without running it."""
     from aimusic.catalog import get_model
-    from aimusic.config import KEYED_PROVIDERS, require_key
+    from aimusic.config import require_key
+    from aimusic.engines.registry import credential_of
+    from aimusic.plan.providers import provider_for_model
     from aimusic.schemas import parse_input_json, validate
 
     model = get_model(model_id)
@@ -65,8 +51,8 @@ def prepare(model_id: str, input: dict[str, Any] | str, provider: str = "auto", 
         raise InputError("input must be a JSON object", field="input")
     request = validate(model.input_model, data)
     check_audio_references(request)
-    chosen = choose_provider(model, provider)
-    if check_keys and chosen in KEYED_PROVIDERS:
+    chosen = provider_for_model(model, provider)
+    if check_keys and credential_of(chosen) is not None:
         require_key(chosen)
     return model, request, chosen
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aimusic.catalog import ModelEntry, get_model, models_for
-from aimusic.errors import InputError, UsageError
 from aimusic.plan.intent import Intent
 
 PREMIUM = "premium"          # ElevenLabs Music
@@ -25,7 +24,6 @@ HOSTED = {
 }
 ENDPOINTS = {"generate": "text-to-audio", "inpaint": "audio-inpaint", "outpaint": "audio-outpaint",
              "remix": "audio-to-audio"}
-LOCAL_VARIANT = "turbo"      # 8 steps: the variant that is practical on one consumer GPU
 
 
 @dataclass
@@ -93,20 +91,25 @@ def is_v1_style(model: ModelEntry) -> bool:
 
 
 def model_for(family: str, task: str, provider: str) -> ModelEntry | None:
-    """The catalog model of `family` for `task` on `provider`, or None when it has none."""
+    """The catalog model of `family` for `task` on `provider`, or None when it has none.
+
+    An engine that knows which of its models plays a family declares a `model_for(family, task)`
+    classmethod (the local engine: its turbo variant); RunComfy's hosted models are the cost
+    ladder's rungs (`HOSTED`); otherwise the provider's models for the task, v1-style (ACE-Step
+    v1) ones first for the base family and the others first for the rest."""
     if provider == "runcomfy":
         key = (family, task) if task == "generate" else ("*", task)
         model_id = HOSTED.get(key)
         return get_model(model_id) if model_id else None
-    if provider == "elevenlabs":
-        return get_model(HOSTED[(PREMIUM, "generate")]) if task == "generate" else None
-    if provider == "local":
-        candidates = [m for m in models_for(task, "local")
-                      if m.id == f"local/ace-step-1.5-{LOCAL_VARIANT}/{ENDPOINTS[task]}"]
-        return candidates[0] if candidates else None
-    if provider == "sketch":
-        candidates = [m for m in models_for(task, "sketch")]
-        return candidates[0] if candidates else None
+    from aimusic.engines.registry import engine_class
+    from aimusic.errors import NotConfiguredError
+
+    try:
+        declared = getattr(engine_class(provider), "model_for", None)
+    except NotConfiguredError:
+        declared = None
+    if callable(declared):
+        return declared(family, task)
     candidates = models_for(task, provider)
     if not candidates:
         return None
@@ -115,64 +118,3 @@ def model_for(family: str, task: str, provider: str) -> ModelEntry | None:
     else:
         preferred = [m for m in candidates if is_v1_style(m)]
     return (preferred or candidates)[0]
-
-
-def _key_present(provider: str) -> bool:
-    from aimusic.config import get_key
-
-    return get_key(provider) is not None
-
-
-def choose_provider(family: str, task: str, provider: str, reasons: list[str],
-                    *, premium_intent: bool) -> tuple[ModelEntry, str]:
-    """The model and provider for a routed family (DESIGN.md "Provider choice")."""
-    if provider != "auto":
-        model = model_for(family, task, provider)
-        if model is None:
-            if provider == "elevenlabs":
-                raise UsageError(f"ElevenLabs has no {task} endpoint (it only generates)", field="provider",
-                                 hint="edit with --provider auto, runcomfy, local or sketch")
-            raise UsageError(f"provider {provider!r} has no model for the {task} task", field="provider",
-                             hint="run `aimusic models` to see what each provider runs")
-        reasons.append(f"--provider {provider}: {model.id}")
-        return model, provider
-
-    from aimusic.engines.registry import availability
-
-    skipped: list[str] = []
-    if premium_intent and task == "generate":
-        model = model_for(PREMIUM, task, "elevenlabs")
-        if model is not None and _key_present("elevenlabs"):
-            reasons.append("provider elevenlabs: premium intent and an ElevenLabs key is set")
-            return model, "elevenlabs"
-        skipped.append("elevenlabs: no key (set ELEVENLABS_API_KEY or `aimusic login elevenlabs`)")
-    local = model_for(family, task, "local")
-    if local is not None:
-        state = availability(local, "local")
-        if state.usable:
-            reasons.append(f"provider local: {state.reason}")
-            return local, "local"
-        skipped.append(f"local: {state.reason}")
-    comfy_models = [m for m in models_for(task, "comfyui")]
-    preferred = model_for(family, task, "comfyui")
-    if preferred is not None:
-        comfy_models.sort(key=lambda m: m.id != preferred.id)
-    for model in comfy_models:
-        state = availability(model, "comfyui")
-        if state.usable:
-            reasons.append(f"provider comfyui: {state.reason}")
-            return model, "comfyui"
-        skipped.append(f"comfyui: {state.reason}")
-        break
-    hosted = model_for(family, task, "runcomfy")
-    if hosted is not None and _key_present("runcomfy"):
-        reasons.append("provider runcomfy: a RunComfy token is set")
-        return hosted, "runcomfy"
-    skipped.append("runcomfy: no token (set RUNCOMFY_TOKEN or `aimusic login runcomfy`)")
-    sketch = model_for(family, task, "sketch")
-    if sketch is None:
-        raise InputError(f"no provider can run the {task} task here", field="provider",
-                         hint="; ".join(skipped))
-    reasons.append("provider sketch: the offline sketch engine (a draft without weights or keys) because "
-                   + "; ".join(skipped))
-    return sketch, "sketch"

@@ -11,6 +11,7 @@ from aimusic.plan import prompt, route, times
 from aimusic.plan.chain import chain_extension
 from aimusic.plan.intent import Intent
 from aimusic.plan.model import Step
+from aimusic.plan.providers import key_present
 
 VARIATION_MOODS = ("warm", "bright", "mellow", "driving", "dreamy", "uplifting", "laid-back", "moody",
                    "playful", "cinematic")
@@ -142,7 +143,7 @@ def polish_steps(intent: Intent, tags: str, lyrics: str | None, instrumental: bo
     candidates: tuple[str, ...] = (provider,)
     if provider == "auto":
         # the provider whose key is set; ElevenLabs (named in the reasons) when neither is
-        candidates = tuple(p for p in ("elevenlabs", "runcomfy") if route._key_present(p)) or ("elevenlabs",)
+        candidates = tuple(p for p in ("elevenlabs", "runcomfy") if key_present(p)) or ("elevenlabs",)
     for candidate in candidates:
         model = route.model_for(route.PREMIUM, "generate", candidate)
         if model is None:

@@ -7,11 +7,38 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler, field_validator
+from pydantic_core import core_schema
 
 from aimusic.schemas import MAX_TEXT, ModelInput, Seed, audio_reference
 
-Provider = Literal["auto", "sketch", "local", "comfyui", "runcomfy", "elevenlabs"]
+
+
+class _ProviderName(str):
+    """`provider`: a plain string checked against the engine registry when a request is
+    validated (plugins included); its JSON schema lists the registry's names, read when the
+    schema is generated (not at import)."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return core_schema.no_info_after_validator_function(_check_provider, core_schema.str_schema())
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        from aimusic.registry import provider_names
+
+        return {"type": "string", "enum": ["auto", *provider_names()]}
+
+
+def _check_provider(value: str) -> str:
+    from aimusic.registry import is_registered, provider_names
+
+    if value != "auto" and not is_registered(value):
+        raise ValueError(f"unknown provider {value!r}: choose auto, {', '.join(provider_names())}")
+    return value
+
+
+Provider = _ProviderName
 Preset = Literal["streaming", "broadcast", "podcast", "none"]
 
 

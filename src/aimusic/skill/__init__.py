@@ -47,6 +47,13 @@ PATTERNS: list[tuple[str, str, str, str]] = [
 ]
 
 
+def _provider_list() -> str:
+    """The `--provider` values, from the engine registry (plugins included)."""
+    from aimusic.plan.providers import provider_choices
+
+    return "|".join(provider_choices())
+
+
 def _plan_summary(request: str, flags: str, provider: str) -> dict[str, Any] | None:
     from aimusic.plan import make_plan
 
@@ -105,8 +112,8 @@ def render_skill() -> str:
         "\"duration\": 30}' -o out --dry-run",
         "```", "",
         "Explicit flags override what the planner inferred: `--tags`, `--lyrics TEXT|@FILE`, `--duration`, "
-        "`--seed`, `--instrumental`, `--model`, `--language`, `--provider auto|sketch|local|comfyui|runcomfy|"
-        "elevenlabs`, `--budget USD`. Ask the user before spending money: the plan's `estimated_cost_usd` "
+        "`--seed`, `--instrumental`, `--model`, `--language`, `--provider " + _provider_list() + "`, "
+        "`--budget USD`. Ask the user before spending money: the plan's `estimated_cost_usd` "
         "is the price; `--provider sketch` is always free and offline.", "",
         "## Which model (the planner's decision flow)", "",
         "1. Existing audio to change? Edit: a bounded time range -> inpaint; add material before/after -> "

@@ -11,15 +11,54 @@ import time
 from importlib.util import find_spec
 from typing import Any, ClassVar
 
-from aimusic.engines.base import Availability, Engine, EngineResult, RunContext, package_versions
+from typing import Literal
+
+from pydantic import Field
+
+from aimusic.engines.base import Availability, Engine, EngineResult, Lane, RunContext, package_versions
 from aimusic.engines.local_acestep import weights
+from aimusic.engines.options import EngineOptions
 from aimusic.schemas import SEED_MAX
+
+ENDPOINTS = {"generate": "text-to-audio", "inpaint": "audio-inpaint", "outpaint": "audio-outpaint",
+             "remix": "audio-to-audio"}
+AUTO_VARIANT = "turbo"  # 8 steps: the variant that is practical on one consumer GPU
+MAX_CALL_SECONDS = 600.0  # upstream's per-call limit; longer outpaints are chained
+
+
+class LocalOptions(EngineOptions):
+    model_path: str | None = Field(None, description="Local engine: a diffusers-format model directory.")
+    device: str | None = Field(None, description="Local engine: auto (default), cuda, cuda:N, mps or cpu.")
+    offload: bool = Field(False, description="Local engine: model CPU offload for small GPUs.")
+    dtype: str | None = Field(None, description="Local engine: bf16, fp16 or fp32 (default: bf16 on CUDA, else fp32).")
+    compile: bool = Field(False, description="Local engine: torch.compile the DiT (slower first call).")
+    vae_tiling: Literal["auto", "on", "off"] = Field(
+        "auto", description="Local engine: VAE tiling (auto: on above 60 s of audio).")
+    max_call_seconds: float = Field(
+        MAX_CALL_SECONDS, gt=0, le=MAX_CALL_SECONDS,
+        description="Local engine: most seconds per pipeline call; longer outpaints are chained.")
+    variations: int | None = Field(
+        None, description="Local engine: N takes in one batched call (seeds seed..seed+N-1).")
 
 
 class LocalAceStepEngine(Engine):
     name: ClassVar[str] = "local"
+    title: ClassVar[str] = "ACE-Step 1.5 (local)"
     tasks: ClassVar[frozenset[str]] = frozenset({"generate", "inpaint", "outpaint", "remix"})
-    needs_key: ClassVar[bool] = False
+    lane: ClassVar[Lane] = Lane.ACCELERATOR
+    auto_rank: ClassVar[int] = 10  # weights and a device here: tried first under `--provider auto`
+
+    @classmethod
+    def options_model(cls) -> type[LocalOptions]:
+        return LocalOptions
+
+    @classmethod
+    def model_for(cls, family: str, task: str) -> Any:
+        """The model `--provider auto` runs here for any family: the turbo variant of ACE-Step 1.5."""
+        from aimusic.catalog import models_for
+
+        wanted = f"local/ace-step-1.5-{AUTO_VARIANT}/{ENDPOINTS.get(task, task)}"
+        return next((m for m in models_for(task, "local") if m.id == wanted), None)
 
     @classmethod
     def availability(cls, model: Any) -> Availability:
@@ -42,26 +81,24 @@ class LocalAceStepEngine(Engine):
 
     def run(self, model: Any, request: Any, ctx: RunContext, sink: Any) -> EngineResult:
         from aimusic.engines.local_acestep import runtime
-        from aimusic.engines.local_acestep.tasks import (MAX_CALL_SECONDS, PipelineJob, read_sources, call_settings,
-                                                         variation_count)
+        from aimusic.engines.local_acestep.tasks import PipelineJob, call_settings, read_sources, variation_count
 
-        options = ctx.options
-        variations = variation_count(options.get("variations", 1))
+        options = self.options_of(ctx)
+        variations = variation_count(options.variations if options.variations is not None else 1)
         # Everything about the inputs is checked before the weights load (seconds) or a device is touched.
         sources = read_sources(model.task, request)
-        path = weights.require_weights(model, options.get("model_path"))
-        device = runtime.pick_device(options.get("device"))
-        dtype = runtime.pick_dtype(device, options.get("dtype"))
+        path = weights.require_weights(model, options.model_path)
+        device = runtime.pick_device(options.device)
+        dtype = runtime.pick_dtype(device, options.dtype)
         started = time.perf_counter()
-        pipe = runtime.load_pipeline(path, device, dtype, offload=bool(options.get("offload")),
-                                     compile_dit=bool(options.get("compile")))
+        pipe = runtime.load_pipeline(path, device, dtype, offload=options.offload,
+                                     compile_dit=options.compile)
         loaded = time.perf_counter()
         settings = call_settings(model, request, pipe, ctx)
         seed = int(request.seed) if request.seed is not None and request.seed >= 0 else 0
         seeds = [(seed + i) % (SEED_MAX + 1) for i in range(variations)]
         job = PipelineJob(pipe=pipe, ctx=ctx, settings=settings, seeds=seeds, model=model, request=request,
-                   tiling=options.get("vae_tiling", "auto"),
-                   max_call_s=float(options.get("max_call_seconds", MAX_CALL_SECONDS)))
+                   tiling=options.vae_tiling, max_call_s=options.max_call_seconds)
         task = model.task
         if task == "generate":
             takes = job.generate()

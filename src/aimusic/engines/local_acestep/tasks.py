@@ -13,7 +13,6 @@ from aimusic.errors import InputError, UsageError
 from aimusic.schemas import is_url
 
 MODEL_RATE = 48000
-MAX_CALL_SECONDS = 600.0     # upstream's per-call limit; longer outpaints are chained
 CONTEXT_SECONDS = 30.0       # how much existing audio each chained step sees
 MIN_SOURCE_SECONDS = 1.0
 MAX_VARIATIONS = 8           # upstream's batch limit

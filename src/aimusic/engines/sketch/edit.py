@@ -47,8 +47,7 @@ def _render_segment(tags: str, lyrics: str, seconds: float, seed: int, bpm: floa
     arrangement = compose(ComposeRequest(tags=tags, lyrics=lyrics, duration=seconds, seed=seed, bpm=bpm, key=key,
                                          final_ending=ending, form_kind=form_kind))
     ctx.check_cancelled()
-    rendered = render(arrangement, renderer, seed, soundfont_option=ctx.options.get("soundfont"),
-                      extra_buses=ctx.options.get("extra_buses"))
+    rendered = render(arrangement, renderer, seed, soundfont_option=ctx.options.soundfont)
     audio = to_channels(resample(rendered.samples, rendered.sample_rate, rate), channels)
     frames = int(round(seconds * rate))
     out = np.zeros((channels, frames), dtype=np.float32)
@@ -80,7 +79,8 @@ def run_edit(task: str, request: Any, ctx: RunContext) -> EngineResult:
     from aimusic.engines.sketch.render import choose_renderer
 
     source, rate, subtype = read_source(request)
-    renderer = choose_renderer(ctx.options.get("renderer") or request.renderer, ctx.options.get("soundfont"))
+    options = ctx.options  # SketchOptions (set by SketchEngine.run)
+    renderer = choose_renderer(options.renderer or request.renderer, options.soundfont)
     ctx.progress("analyse", 0, 3, "estimating tempo, beats and key of the source")
     grid = analyse_source(source, rate, bpm_hint=request.bpm, key_hint=check_keyscale(request.keyscale))
     ctx.check_cancelled()

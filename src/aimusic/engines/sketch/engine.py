@@ -4,14 +4,39 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from aimusic.engines.base import Availability, Engine, EngineResult, RunContext, Take, package_versions
+from pydantic import Field
+
+from aimusic.engines.base import Availability, Engine, EngineResult, Lane, RunContext, Take, package_versions
+from aimusic.engines.options import EngineOptions
 from aimusic.engines.sketch.metadata import arrangement_metadata
 from aimusic.engines.sketch.theory import check_keyscale
 
 
+class SketchOptions(EngineOptions):
+    midi: bool = Field(False, description="Sketch engine: also write the arrangement as a .mid file.")
+    voice: str | None = Field(
+        None, description="Sketch engine: singing voice (female, male, child, soprano, alto, tenor, bass).")
+    stems: bool = Field(
+        False, description="Sketch engine: also write <name>.vocals.<ext> and <name>.accompaniment.<ext> "
+                           "(the output format).")
+    language: str | None = Field(
+        None, description="Sketch engine: language the lyrics are sung in (default: detected).")
+    renderer: str | None = Field(
+        None, description="Sketch engine: synth, soundfont or auto (default: the request's renderer).")
+    soundfont: str | None = Field(
+        None, description="Sketch engine: a .sf2 SoundFont for the soundfont renderer (or AIMUSIC_SOUNDFONT).")
+
+
 class SketchEngine(Engine):
     name: ClassVar[str] = "sketch"
+    title: ClassVar[str] = "offline sketch engine"
     tasks: ClassVar[frozenset[str]] = frozenset({"generate", "inpaint", "outpaint", "remix"})
+    lane: ClassVar[Lane] = Lane.CPU       # numpy on this machine's cores: worker processes in batches
+    auto_rank: ClassVar[int] = 90         # the always-there fallback: the last built-in under `auto`
+
+    @classmethod
+    def options_model(cls) -> type[SketchOptions]:
+        return SketchOptions
 
     @classmethod
     def availability(cls, model: Any) -> Availability:
@@ -26,6 +51,7 @@ class SketchEngine(Engine):
             return self._generate(request, ctx, sink)
         from aimusic.engines.sketch.edit import run_edit
 
+        self.options_of(ctx)  # ctx.options becomes SketchOptions: the edit code reads its fields
         return run_edit(model.task, request, ctx)
 
     def _generate(self, request: Any, ctx: RunContext, sink: Any = None) -> EngineResult:
@@ -34,8 +60,9 @@ class SketchEngine(Engine):
         from aimusic.engines.sketch.voice.integrate import attach_vocal, plan_vocal
 
         seed = int(request.seed)
-        renderer = choose_renderer(ctx.options.get("renderer") or request.renderer, ctx.options.get("soundfont"))
-        vocal = plan_vocal(request, ctx.options, seed, ctx.notice)   # None: nothing to sing
+        options = self.options_of(ctx)
+        renderer = choose_renderer(options.renderer or request.renderer, options.soundfont)
+        vocal = plan_vocal(request, options, seed, ctx.notice)   # None: nothing to sing
         ctx.progress("compose", 0, 3, "composing")
         arrangement = compose(ComposeRequest(
             tags=request.tags, lyrics=request.lyrics, duration=float(request.duration), seed=seed,
@@ -44,14 +71,14 @@ class SketchEngine(Engine):
         ctx.check_cancelled()
         ctx.progress("render", 1, 3, f"rendering with the {renderer} renderer"
                      + (f" and a sung {vocal.voice} vocal" if vocal else ""))
-        extra_buses = list(ctx.options.get("extra_buses") or []) + ([vocal.bus_source] if vocal else [])
+        extra_buses = [vocal.bus_source] if vocal else []
         rendered = render(vocal.accompaniment(arrangement) if vocal else arrangement, renderer, seed,
-                          soundfont_option=ctx.options.get("soundfont"), extra_buses=extra_buses)
+                          soundfont_option=options.soundfont, extra_buses=extra_buses)
         ctx.check_cancelled()
         take = Take(seed=seed, samples=rendered.samples, sample_rate=rendered.sample_rate,
                     metadata={"sketch": arrangement_metadata(arrangement, rendered)})
-        attach_vocal(take, vocal, rendered, ctx.options, sink, ctx.notice, ctx.output_format)
-        if ctx.options.get("midi"):
+        attach_vocal(take, vocal, rendered, options, sink, ctx.notice, ctx.output_format)
+        if options.midi:
             from aimusic.engines.sketch.midi import arrangement_to_midi
 
             take.extra_files["mid"] = arrangement_to_midi(arrangement)

@@ -5,7 +5,7 @@ The engine asks `plan_vocal(request, ctx)` once; with sung lyrics it gets a `Voc
 `syllabify` the composer uses for lyric lines (so there is one note per sung syllable), whose
 `bus_source` adds the vocal to the mix, and whose `attach` writes the stems and metadata.
 
-Language: `ctx.options["language"]` (CLI `--language`), else the request's `vocal_language`
+Language: the `language` engine option (CLI `--language`), else the request's `vocal_language`
 field, else the planner's detection (`aimusic.lyrics.detect_song_language`); with a detected
 language each line is also checked on its own (`aimusic.lyrics.detect_language`), so a line in
 another language is split and sung with that language's voice.
@@ -119,13 +119,13 @@ class VocalPlan:
         return add_vocal_track(midi_bytes, self.notes)
 
 
-def plan_vocal(request: Any, options: dict[str, Any], seed: int, notice: Any = None) -> VocalPlan | None:
+def plan_vocal(request: Any, options: Any, seed: int, notice: Any = None) -> VocalPlan | None:
     """A VocalPlan when the request has lyrics with sung lines; None for an instrumental."""
     lyrics = str(getattr(request, "lyrics", "") or "")
-    voice = str(options.get("voice") or "female").lower()
+    voice = str(options.voice or "female").lower()
     if voice not in VOICE_TYPES:
         raise InputError(f"unknown voice {voice!r}: choose one of {', '.join(VOICE_TYPES)}", field="voice")
-    explicit = options.get("language") or getattr(request, "vocal_language", None)
+    explicit = options.language or getattr(request, "vocal_language", None)
     if not lyrics.strip():
         return None
     if explicit and not is_language_code(str(explicit)):
@@ -274,16 +274,16 @@ def _ticks_per_second(song: Any) -> float:
     return song.ticks_per_beat * 1_000_000 / tempo
 
 
-def attach_vocal(take: Any, vocal: VocalPlan | None, rendered: Any, options: dict[str, Any], sink: Any,
+def attach_vocal(take: Any, vocal: VocalPlan | None, rendered: Any, options: Any, sink: Any,
                  notice: Any = None, output_format: str | None = None) -> None:
-    """Vocal metadata into the take; with options["stems"], `vocals.<fmt>` + `accompaniment.<fmt>` in the
+    """Vocal metadata into the take; with the `stems` option, `vocals.<fmt>` + `accompaniment.<fmt>` in the
     run's output format (default wav)."""
     if vocal is not None:
         take.metadata["vocal"] = vocal.metadata()
         for warning in dict.fromkeys(vocal.warnings):
             if notice is not None:
                 notice(f"vocal: {warning}")
-    if not options.get("stems"):
+    if not options.stems:
         return
     stems = getattr(rendered, "stems", None)
     if stems is None:   # no sung vocal: the accompaniment is the whole mix
