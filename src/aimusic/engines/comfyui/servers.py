@@ -11,7 +11,7 @@ from typing import Any
 from aimusic.engines.base import Availability
 from aimusic.engines.comfyui.client import ComfyClient, display_url, env_servers, normalise_url
 from aimusic.engines.comfyui.graphs import LOADER_INPUTS, choose_layout, files_from_object_info
-from aimusic.errors import AimusicError, NotConfiguredError, UpstreamError
+from aimusic.errors import AimusicError, NotConfiguredError, TransportError
 
 PROBE_TIMEOUT_S = 1.0
 CONFIG_FILE = "comfyui.json"
@@ -125,7 +125,8 @@ def reserve_server(model: Any, pinned: str | None = None) -> str:
         files, _, why = probe(url, timeout=5.0, fresh=True)
         try:
             if files is None:
-                raise UpstreamError(f"cannot reach the ComfyUI server at {display_url(url)}")
+                raise TransportError(f"cannot reach the ComfyUI server at {display_url(url)}",
+                                     hint="is it running? check COMFYUI_URL")
             choose_layout(model.extra, files, display_url(url))
             return url
         except AimusicError as exc:

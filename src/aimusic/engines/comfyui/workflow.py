@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from aimusic.engines.comfyui.graphs import (GraphRequest, Layout, LOADER_INPUTS, build_graph, choose_layout,
                                             default_layout, files_from_object_info, graph_model_files,
                                             input_options)
-from aimusic.errors import InputError, InputFileError, NotConfiguredError, UpstreamError
+from aimusic.errors import InputError, InputFileError, NotConfiguredError, RetryableError, UpstreamError
 
 if TYPE_CHECKING:
     from aimusic.engines.comfyui.client import ComfyClient
@@ -113,8 +113,10 @@ def fetch_source(reference: str, directory: str) -> str:
             with open(target, "wb") as handle:
                 for chunk in response.iter_bytes(1 << 16):
                     handle.write(chunk)
-    except httpx.HTTPError:
-        raise InputFileError(f"audio: cannot download {reference}", field="audio") from None
+    except httpx.HTTPError as exc:  # the one transport mapping (engines/http.py)
+        from aimusic.engines.http import transport_error
+
+        raise transport_error(exc, f"the audio source {reference}", action="download") from None
     return str(target)
 
 
@@ -161,7 +163,7 @@ def server_graph(url: str, model: Any, request: Any, *, notice: Callable[[str], 
         with ComfyClient(url, timeout=10.0) as client:
             client.version()
             return graph_for_server(client, model, request, notice=notice)[0]
-    except UpstreamError as exc:
+    except (UpstreamError, RetryableError) as exc:  # down (75), timing out (75) or failing (69)
         if notice:
             notice(f"{exc.message}; using the template's file names")
         return offline_graph(model, request, notice=notice)
