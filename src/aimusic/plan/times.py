@@ -182,9 +182,37 @@ _BEFORE_WORDS = r"(?:intro|introduction|lead[- ]in|pickup|count[- ]in|before|beg
 _AFTER_WORDS = r"(?:outro|ending|end|after|tail|coda|fade[- ]out|close)"
 
 
-def find_extension(text: str) -> Extension | None:
-    """Seconds to add before/after, or a target total length, or None."""
+_SOURCE_NOUNS = (r"(?:hook|track|song|loop|clip|piece|demo|intro|riff|jingle|idea|sketch|recording|beat|bed|cue|"
+                 r"mix|take|tune|instrumental|sample|melody|file|audio|version|snippet|excerpt|teaser|bit|part)s?")
+_SOURCE_RE = re.compile(
+    rf"\b(?:this|my|our|the|that|existing|current|have an?|got an?|'ve got an?|have got an?|i have|i've got|"
+    rf"its|it's|it is|currently)\s+(?:only\s+|just\s+|about\s+)?(?P<t>{TIME})(?:\s*-?\s*long)?"
+    rf"\s+(?:(?!and\b|to\b|into\b|by\b)[a-z]+\s+)?{_SOURCE_NOUNS}\b"
+    rf"|\b(?:this|my|the|our|your|that)\s+(?:[a-z]+\s+)?{_SOURCE_NOUNS}\s+(?:that is|that's|is|lasting|which is|is only|"
+    rf"is just|runs|is about|runs for|lasts|of)\s+(?P<t2>{TIME})"
+    rf"(?!\s*(?:more|longer|extra))"
+    rf"|\b(?:it's|it is|it runs|currently|right now it's|now it's)\s+(?:only\s+|just\s+|about\s+)?(?P<t3>{TIME})"
+    rf"(?:\s+long)?(?!\s*(?:more|longer|extra))")
+
+
+def find_source_length(text: str) -> tuple[float, str] | None:
+    """The source's own length when the words give it: "this 3-minute song", "my 30 s hook",
+    "I have a 30 s hook", "the hook is 30 seconds". Not an amount to add, not a target."""
     norm = words_to_numbers(text)
+    match = _SOURCE_RE.search(norm)
+    if match is None:
+        return None
+    expr = match.group("t") or match.group("t2") or match.group("t3")
+    return time_to_seconds(expr), match.group(0)
+
+
+def find_extension(text: str) -> Extension | None:
+    """Seconds to add before/after, or a target total length, or None. The source's own length
+    ("extend this 3-minute song by two more minutes") is not an amount: it is read apart."""
+    norm = words_to_numbers(text)
+    source = _SOURCE_RE.search(norm)
+    if source is not None:
+        norm = norm[:source.start()] + "it" + norm[source.end():]
     before = after = 0.0
     spans: list[str] = []
     # "a 20 second intro", "20 seconds of intro", "an intro of 20 seconds", "20 more seconds at the start"
@@ -217,9 +245,12 @@ def find_extension(text: str) -> Extension | None:
         word = match.group(0)
         factor = 3.0 if ("3" in word or "triple" in word) else 2.0
         return Extension(0.0, 0.0, None, word, target_factor=factor)
-    match = re.search(rf"\b(?:need|want|make it|turn it into|into|to|up to|reach|be)\s+(?:a\s+|an\s+)?"
+    match = re.search(rf"\b(?:need|needs|want|make it|make this|turn it into|into|to|up to|reach|reaches|be|become|"
+                      rf"becomes|total of|totaling|totalling|get it to|bring it to|full|whole|complete)\s+"
+                      rf"(?:it\s+)?(?:to be\s+|be\s+)?(?:a\s+|an\s+)?(?:full\s+|whole\s+|complete\s+|total\s+)?"
                       rf"(?P<t>{TIME})(?:\s+(?:long|total|in total|track|song|version|piece))?", norm)
-    if match and re.search(r"\b(?:extend|longer|lengthen|need|make it|turn it|stretch|have)\b", norm):
+    if match and re.search(r"\b(?:extend|longer|lengthen|need|needs|make it|make this|turn it|turn|stretch|have|"
+                           r"become|becomes|reach|into|full|grow|bring|get)\b", norm):
         return Extension(0.0, 0.0, time_to_seconds(match.group("t")), match.group(0))
     return None
 
@@ -242,11 +273,16 @@ def find_duration(text: str) -> tuple[float, str] | None:
     candidates = []
     for match in _TIME_RE.finditer(norm):
         before = norm[max(0, match.start() - 14):match.start()]
-        if re.search(r"(?:\d|:)\s*$", before):
+        if re.search(r"(?:\d\s*(?:-|to)|:)\s*$", before):
             continue
         candidates.append(match)
-    if candidates:
-        match = candidates[0]
+    # "a song with a 10 second intro, 2 minutes long": the intro's length is not the song's
+    whole = [m for m in candidates if not re.match(
+        r"\s*(?:-?\s*long\s+)?(?:of\s+)?(?:\w+\s+){0,2}?(?:intro|outro|fade|fade-out|fade-in|break|build|buildup|drop|"
+        r"solo|pause|silence|count-in|lead-in|ending|bridge|breakdown|tail)\b", norm[m.end():])
+        and not re.search(r"\b(?:intro|outro|fade|solo|break|ending)\s+(?:of\s+)?$", norm[:m.start()])]
+    if whole or candidates:
+        match = (whole or candidates)[0]
         return time_to_seconds(match.group(0)), match.group(0)
     return None
 
