@@ -117,13 +117,22 @@ def classify(request: str, *, has_audio: bool = False) -> Intent:
     intent = Intent(request=request, text=text, doc=doc)
     intent.premium_words = doc.surfaces(PREMIUM_WORDS)
     intent.cost_words = doc.surfaces(COST_WORDS)
-    # Negated price words flip: "nothing expensive" is cost-sensitive, "it must not sound cheap" premium.
-    for m in doc.find(PRICE_PREMIUM, negated=True):
-        intent.cost_words.append(_negation_surface(doc, m))
+    # Negated price words flip: "nothing expensive" is cost-sensitive, "it must not sound cheap" premium
+    # (not inside a phrase that says it whole: "spare no expense", "money is no object").
+    whole = {k for m in doc.find(PREMIUM_WORDS + COST_WORDS) for k in range(m.start, m.end) if " " in m.word}
+    for m in doc.find(PRICE_PREMIUM + ("expense",), negated=True):
+        if m.start not in whole:
+            intent.cost_words.append(_negation_surface(doc, m))
     for m in doc.find(PRICE_COST, negated=True):
-        intent.premium_words.append(_negation_surface(doc, m))
+        if m.start not in whole:
+            intent.premium_words.append(_negation_surface(doc, m))
+    # a price cap: "under $1", "less than 2 dollars", "max 50 cents"
+    cap = re.search(r"\b(?:under|below|less than|at most|max(?:imum)?|no more than|within|cheaper than|up to)\s+"
+                    r"(?:[$€£]\s?\d+(?:\.\d+)?|\d+(?:\.\d+)?\s*(?:dollars?|bucks|cents?|euros?|usd|eur)\b)", text)
+    if cap:
+        intent.cost_words.append(cap.group(0))
     for m in doc.find(("budget",), negated=True):
-        if not doc.find(("no budget limit", "budget limit", "budget cap", "budget constraint")):
+        if m.start not in whole and not doc.find(("budget limit", "budget cap", "budget constraint")):
             intent.cost_words.append(_negation_surface(doc, m))   # "no budget", "zero budget"
     intent.negated = [_negation_surface(doc, m) for m in doc.find(PREMIUM_WORDS + COST_WORDS, negated=True)]
     intent.premium_words = list(dict.fromkeys(intent.premium_words))

@@ -168,7 +168,7 @@ VOCAL_TYPES = (
     "gang vocals", "vocals", "vocal", "singer", "voice",
 )
 # Words that name a scene or use the music is made for: a "for ..." phrase holding one is style.
-SCENE_WORDS = (
+SCENE_WORDS = ("documentary", "film", "movie", "trailer", "anime", "cartoon", "commute", "office",
     "study", "studying", "sleep", "sleeping", "workout", "gym", "running", "yoga", "meditation", "focus",
     "party", "wedding", "funeral", "birthday", "beach", "summer", "winter", "autumn", "fall", "spring", "night",
     "rain", "rainy", "drive", "driving", "road trip", "cafe", "coffee shop", "dinner", "club", "dance",
@@ -188,14 +188,13 @@ FILLER = (
     "shall", "to", "be", "is", "are", "am", "was", "were", "been", "has", "have", "having", "had", "got", "gotta",
     "do", "does", "i'm", "i'd", "i've", "we're", "we'd", "we'll", "let's", "lets", "help", "something",
     "music", "song", "songs", "track", "tracks", "tune", "tunes", "piece", "pieces", "audio", "composition",
-    "thing", "stuff", "one", "ones", "them", "they", "kind", "sort", "type", "of", "for", "sound", "sounds",
-    "sounding", "feel", "feels", "go", "hey", "hi", "okay", "ok", "just", "also", "maybe", "perhaps", "plz",
+    "thing", "stuff", "one", "ones", "them", "they", "kind", "sort", "type", "of", "for", "feels", "go", "hey", "hi", "okay", "ok", "just", "also", "maybe", "perhaps", "plz",
     "pls", "thanks", "thank", "looking", "after", "new", "brand-new", "fresh", "bit", "little", "here",
     "there", "now", "which", "who", "what", "version", "versions", "take", "takes", "each", "every", "all",
     "total", "long", "length", "duration", "around", "about", "roughly", "approximately", "approx", "max",
     "maximum", "least", "most", "under", "over", "up", "at", "exactly", "than", "less", "only",
 )
-CONNECTORS = ("with", "and", "plus", "featuring", "feat", "ft", "&", "or", "over", "on", "in", "into",
+CONNECTORS = ("with", "and", "as", "plus", "featuring", "feat", "ft", "&", "or", "over", "on", "in", "into",
               "about", "like", "that", "where", "while", "but", "by", "from", "to", "of", "for")
 COUNT_NOUNS = ("track", "tracks", "song", "songs", "piece", "pieces", "cue", "cues", "variation",
                "variations", "version", "versions", "loop", "loops", "jingle", "jingles", "take", "takes",
@@ -207,8 +206,8 @@ PURPOSE_NOUNS = (
     "brand", "branding", "commercial", "ad", "ads", "advert", "advertisement", "campaign", "client",
     "deliverable", "tv spot", "spot", "super bowl", "broadcast", "podcast", "youtube", "channel", "video",
     "vlog", "stream", "streaming", "twitch", "app", "website", "presentation", "company", "bank", "product",
-    "launch", "startup", "store", "shop", "business", "agency", "pitch", "keynote", "webinar", "course",
-    "tiktok", "instagram", "reel", "reels", "shorts", "promo", "explainer", "sales", "marketing", "corporate video",
+    "launch", "startup", "store", "shop", "business", "agency", "sales pitch", "keynote", "webinar", "course",
+    "tiktok", "instagram", "instagram reel", "shorts", "promo", "explainer", "sales", "marketing", "corporate video",
     "linkedin", "conference", "event", "investor", "investors", "demo day", "customers", "audience", "users",
     "library", "catalog", "catalogue", "project", "show", "series", "episode", "ident", "client's", "customer", "boss", "team", "wife", "husband",
     "mom", "dad", "friend", "girlfriend", "boyfriend", "kid", "son", "daughter", "brother", "sister",
@@ -222,7 +221,9 @@ WORKFLOW_WORDS = ("draft", "drafts", "rough", "demo", "placeholder", "prototype"
 # Function words that tell a language apart (to pick the glossaries that apply).
 MARKERS = {
     "en": ("the", "a", "an", "with", "and", "for", "of", "my", "i", "to", "in", "it", "is", "this", "some",
-           "make", "song", "track", "need", "want", "from", "at", "seconds", "minutes"),
+           "make", "song", "track", "need", "want", "from", "at", "seconds", "minutes", "add", "another", "more",
+           "extend", "fix", "redo", "please", "just", "by", "on", "into", "but", "so", "be", "can", "you", "me",
+           "our", "we", "your", "one", "two", "ten", "all", "minute", "second", "last", "end", "that", "like"),
     "es": ("una", "un", "el", "la", "los", "las", "con", "para", "y", "de", "del", "que", "canción", "cancion",
            "canciones", "por", "muy", "sin", "mi", "necesito", "quiero", "haz", "hazme", "segundos", "minutos",
            "música", "pista", "pistas", "una", "al", "dame", "crea", "genera", "esta", "este", "en"),
@@ -272,7 +273,9 @@ GLOSS = {
         "portugués": "portuguese", "chino": "chinese", "japonés": "japanese", "coreano": "korean",
         "italiano": "italian", "ruso": "russian", "instrumental": "instrumental", "repite": "redo",
         "ultra": "ultra", "nuevo": "new", "un": "a", "una": "a", "a": "to", "de": "of",
-        "y medio": "and a half", "y media": "and a half", "medio minuto": "half a minute", "unos": "some", "nueva": "new", "parte": "part", "sección": "section",
+        "y medio": "and a half", "y media": "and a half", "medio minuto": "half a minute", "unos": "some", "nueva": "new", "parte": "part", "sección": "section", "luego": "then", "después": "then", "primero": "first",
+        "versión": "version", "el": "the", "la": "the", "los": "the", "las": "the", "por": "by",
+        "arréglalo": "fix it", "arréglala": "fix it", "corrígelo": "fix it", "rehazlo": "redo it", "gancho": "hook",
     },
     "de": {
         "billig": "cheap", "günstig": "cheap", "preiswert": "cheap", "kostengünstig": "cheap", "budget": "budget",
@@ -303,7 +306,8 @@ GLOSS = {
         "daraus": "it into", "auf": "to", "insgesamt": "total", "deutsch": "german", "englisch": "english",
         "spanisch": "spanish", "französisch": "french", "portugiesisch": "portuguese", "chinesisch": "chinese",
         "japanisch": "japanese", "koreanisch": "korean", "italienisch": "italian", "russisch": "russian",
-        "instrumental": "instrumental", "teil": "part", "ein": "a", "eine": "a", "einen": "a", "einem": "a", "einer": "a",
+        "instrumental": "instrumental", "teil": "part", "dann": "then", "zuerst": "first", "danach": "then", "um": "by", "den": "the", "das": "the",
+        "die": "the", "der": "the", "ein": "a", "eine": "a", "einen": "a", "einem": "a", "einer": "a",
         "eineinhalb": "1.5", "anderthalb": "1.5", "eine halbe minute": "half a minute", "auf": "to", "abschnitt": "section", "ende": "end", "outro": "outro",
     },
     "fr": {
@@ -335,7 +339,8 @@ GLOSS = {
         "rapide": "quick", "test": "test", "jeu": "game", "jeu vidéo": "video game", "transforme": "turn",
         "en un": "into a", "en une": "into a", "au total": "total", "français": "french", "anglais": "english",
         "espagnol": "spanish", "allemand": "german", "portugais": "portuguese", "chinois": "chinese",
-        "japonais": "japanese", "coréen": "korean", "italien": "italian", "russe": "russian", "partie": "part", "un": "a", "une": "a", "de": "of", "à": "to", "d'une": "of a",
+        "japonais": "japanese", "coréen": "korean", "italien": "italian", "russe": "russian", "partie": "part", "puis": "then", "ensuite": "then", "d'abord": "first", "le": "the", "les": "the",
+        "la": "the", "l'": "the", "un": "a", "une": "a", "de": "of", "à": "to", "d'une": "of a",
         "et demie": "and a half", "et demi": "and a half", "une demi-minute": "half a minute",
         "instrumentale": "instrumental", "instrumental": "instrumental", "fin": "end",
     },
@@ -369,7 +374,8 @@ GLOSS = {
         "videogame": "video game", "transforme": "turn", "em uma": "into a", "em um": "into a", "no total": "total",
         "português": "portuguese", "inglês": "english", "espanhol": "spanish", "alemão": "german",
         "francês": "french", "chinês": "chinese", "japonês": "japanese", "coreano": "korean",
-        "italiano": "italian", "russo": "russian", "instrumental": "instrumental", "parte": "part", "fim": "end", "um": "a", "uma": "a", "de": "of",
+        "italiano": "italian", "russo": "russian", "instrumental": "instrumental", "parte": "part", "fim": "end", "depois": "then", "primeiro": "first", "em seguida": "then", "por": "by",
+        "o": "the", "os": "the", "a": "the", "as": "the", "refrão de": "chorus of", "um": "a", "uma": "a", "de": "of",
         "e meio": "and a half", "e meia": "and a half", "meio minuto": "half a minute",
     },
 }
@@ -403,7 +409,8 @@ CJK_GLOSS = {
     "不对": "sounds wrong", "有问题": "sounds wrong", "变成": "turn it into", "个版本": "versions",
     "版本": "versions", "游戏": "game", "视频": "video", "长": "long", "总共": "total", "多": "more",
     "一首": "a", "首先": "first", "然后": "then", "最终": "final", "润色": "polish", "精修": "polish",
-    "多首": "many tracks", "很多": "many", "大量": "bulk",
+    "多首": "many tracks", "很多": "many", "大量": "bulk", "先": "first", "同一首歌": "the same song",
+    "做成": "make", "舞曲": "dance music", "钢琴曲": "piano piece", "在": "", "一段": "a",
     # Japanese
     "安い": "cheap", "安く": "cheap", "安価": "cheap", "格安": "cheap", "低コスト": "low cost", "予算": "budget",
     "下書き": "draft", "ラフ": "rough", "デモ": "demo", "試作": "prototype", "バッチ": "batch",
@@ -424,7 +431,7 @@ CJK_GLOSS = {
     "を": "", "で": "", "に": "", "と": "and", "が": "", "は": "", "日本語": "japanese", "中国語": "chinese",
     "韓国語": "korean", "英語": "english", "スペイン語": "spanish", "ドイツ語": "german", "フランス語": "french",
     "ポルトガル語": "portuguese", "ゲーム": "game", "動画": "video", "おかしい": "sounds wrong",
-    "変": "sounds wrong", "ダメ": "is bad", "にして": "make it", "本": "tracks",
+    "変": "sounds wrong", "ダメ": "is bad", "にして": "make it", "本": "tracks", "つの": "", "フック": "hook",
     # Korean
     "저렴한": "cheap", "저렴하게": "cheap", "저렴": "cheap", "싼": "cheap", "싸게": "cheap", "저예산": "low budget",
     "예산": "budget", "초안": "draft", "데모": "demo", "대량": "bulk", "배치": "batch", "라이브러리": "library",
@@ -442,7 +449,7 @@ CJK_GLOSS = {
     "프랑스어": "french", "포르투갈어": "portuguese", "만들어": "make", "주세요": "please", "줘": "please",
     "필요해": "need", "필요": "need", "있어": "have", "있는데": "have", "아주": "very", "매우": "very",
     "정말": "really", "너무": "too", "게임": "game", "영상": "video", "이상해": "sounds wrong",
-    "잘못": "came out wrong", "개": "tracks", "버전": "versions", "으로": "", "를": "", "을": "", "의": "",
+    "잘못": "came out wrong", "개": "tracks", "짜리": "long", "훅": "hook", "버전": "versions", "으로": "", "를": "", "을": "", "의": "",
 }
 # "分" is minutes only after a number ("2分", "1分30秒"); elsewhere it is part of a word.
 CJK_NUMERAL_UNITS = {"分": "minutes", "秒": "seconds", "초": "seconds", "분": "minutes", "首": "tracks",

@@ -46,7 +46,8 @@ def build_tags(intent: Intent, *, instrumental: bool, extra: list[str] | None = 
             and t not in LOOP_TAGS]:
         # No style words. A new piece: the request's own words, which ACE reads as free text.
         # An edit: the request describes the change, not the music, so ask for continuity instead.
-        fallback = EDIT_FALLBACK_TAGS if intent.edit else re.sub(r"\s+", " ", intent.request).strip(" .,;")[:200]
+        plain = intent.style.plain if intent.style is not None else ""
+        fallback = EDIT_FALLBACK_TAGS if intent.edit else (plain or re.sub(r"\s+", " ", intent.request).strip(" .,;")[:200])
         terms.insert(0, fallback)
     return ", ".join(terms)
 

@@ -47,6 +47,7 @@ class Style:
     caption: list[str] = field(default_factory=list)       # ACE-Step 1.5: clauses, phrases whole
     removed: list[tuple[str, str]] = field(default_factory=list)   # (the user's words, the role)
     genres: list[str] = field(default_factory=list)        # recognised genre words (defaults only)
+    plain: str = ""                                        # the request less its logistics (a fallback)
 
     def removed_dicts(self) -> list[dict[str, str]]:
         return [{"words": words, "why": WHY[role]} for words, role in self.removed]
@@ -103,6 +104,9 @@ def extract(text: Text, *, edit: bool = False, sequence: bool = False) -> Style:
     while k < n:
         tok = toks[k]
         end = None
+        if protected[k] or tok.kind == "era":
+            k += 1
+            continue
         if role[k] is None and _is_time(tok):
             end = k + 1
         elif role[k] is None and (_is_number(tok) or tok.text in ("a", "an", "another")) and k + 1 < n:
@@ -155,7 +159,11 @@ def extract(text: Text, *, edit: bool = False, sequence: bool = False) -> Style:
 
     # counts: "50 tracks", "a dozen loops", "20 x 60 s", "lots of them"
     for k, tok in enumerate(toks):
-        if role[k] is not None or not _is_number(tok) or tok.text in ("half",):
+        if role[k] is not None or not _is_number(tok) or tok.text in ("half",) or \
+                text.original[max(0, tok.start - 1):tok.start] == "/" or text.original[tok.end:tok.end + 1] == "/":
+            continue  # "7/8": a metre
+        if k + 1 < n and texts[k + 1] == "x":
+            mark(k, k + 2, "count")
             continue
         for j in range(k + 1, min(n, k + 5)):
             if toks[j].boundary:
@@ -171,9 +179,6 @@ def extract(text: Text, *, edit: bool = False, sequence: bool = False) -> Style:
                 break
             if role[j] is not None and role[j] != KEEP:
                 break
-        else:
-            if k + 1 < n and texts[k + 1] == "x":
-                mark(k, k + 2, "count")
     for m in text.find(("lots of them", "a lot of them", "lots of", "a lot of", "tons of", "loads of",
                         "plenty of", "a bunch of", "bunch of", "dozens of", "hundreds of", "many", "dozens",
                         "hundreds", "multiple", "several"), negated=None):
@@ -247,7 +252,7 @@ def extract(text: Text, *, edit: bool = False, sequence: bool = False) -> Style:
         mark(k, j, "purpose")
     for m in text.find(lexicon.PURPOSE_NOUNS + ("tv spot", "super bowl", "sync licensing", "flagship",
                                                 "keynote", "showcase", "client deliverable"), negated=None):
-        if any(protected[k] for k in range(m.start, m.end)):
+        if any(protected[k] or k in scene for k in range(m.start, m.end)):
             continue
         mark(m.start, m.end, "purpose")
         # "our bank", "my channel": the possessive goes with it
@@ -257,6 +262,13 @@ def extract(text: Text, *, edit: bool = False, sequence: bool = False) -> Style:
     if edit:
         _edit_roles(text, role, protected)
 
+    for k, tok in enumerate(toks):
+        if tok.text in ("sound", "sounds", "sounding") and role[k] is None and (
+                (k > 0 and texts[k - 1] in ("must", "should", "to", "it", "that", "will", "can", "could", "would",
+                                            "might", "may", "i", "we", "they", "which", "not", "doesnt", "shouldnt",
+                                            "dont", "just", "really", "also", "needs", "should"))
+                or (k + 1 < n and texts[k + 1] in ("like", "as", "more", "less"))):
+            role[k] = FILLER
     # function words, connectors
     for k, tok in enumerate(toks):
         if role[k] is not None or protected[k]:
@@ -291,6 +303,7 @@ def extract(text: Text, *, edit: bool = False, sequence: bool = False) -> Style:
             role[k] = KEEP
 
     style.removed = _removed(text, role)
+    style.plain = _join(text, [k for k in range(n) if role[k] not in LOGISTIC])
     style.tags, style.caption = _phrases(text, role, protected)
     return style
 
@@ -312,7 +325,12 @@ def _edit_roles(text: Text, role: list[str | None], protected: list[bool]) -> No
     for k, tok in enumerate(toks):
         if role[k] is not None:
             continue
-        after_with = any(texts[j] in ("with", "into", "as") for j in range(max(0, k - 3), k))
+        after_with = False
+        for j in range(k - 1, max(-1, k - 6), -1):
+            if texts[j] in ("with", "into", "as", "like"):
+                after_with = True
+            if toks[j].boundary or role[j] == "edit":
+                break
         if tok.text in lexicon.SECTION_WORDS and not after_with:
             role[k] = "edit"
             j = k - 1
@@ -366,6 +384,10 @@ def _removed(text: Text, role: list[str | None]) -> list[tuple[str, str]]:
     return out
 
 
+def _is_cjk(ch: str) -> bool:
+    return "\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af"
+
+
 def _join(text: Text, indices: list[int]) -> str:
     """The user's own text for these tokens, joined by what stood between them."""
     toks = text.tokens
@@ -377,7 +399,9 @@ def _join(text: Text, indices: list[int]) -> str:
             continue  # one foreign word glossed as several
         if prev is not None:
             between = text.original[toks[prev].end:tok.start] if tok.start >= toks[prev].end else " "
-            parts.append(between if between.strip() in ("", "-", "&", "/", "'") and (k == prev + 1) else " ")
+            cjk_only = bool(between) and all(_is_cjk(c) for c in between)
+            parts.append(between if (between.strip() in ("", "-", "&", "/", "'") or cjk_only) and (k == prev + 1)
+                         else " ")
         parts.append(text.original[tok.start:tok.end])
         prev = k
     return _canon("".join(parts))
@@ -392,7 +416,7 @@ def _phrases(text: Text, role: list[str | None], protected: list[bool]) -> tuple
             segments.append([])
         segments[-1].append(k)
     moods = {m.start: m.end for m in text.find(lexicon.MOODS, negated=None)}
-    genre_starts = {m.start for m in text.find(lexicon.GENRES + lexicon.INSTRUMENTS, negated=None)}
+    genre_starts = {m.start for m in text.find(lexicon.GENRES, negated=None)}
     tags: list[str] = []
     caption: list[str] = []
     for seg in segments:

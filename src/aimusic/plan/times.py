@@ -70,6 +70,9 @@ def words_to_numbers(text: str) -> str:
                   r"\2 \3 \4 \1", text)
     text = re.sub(r"\b(?:the\s+)?(\d+(?:\.\d+)?\s*(?:minutes?|mins?|seconds?|secs?|s|m)|\d+:\d{2})\s+mark\b",
                   r"\1", text)
+    text = re.sub(r"\b(\d+)\s+(minutes?|mins?)\s+(\d{1,2})\b(?!\s*(?:seconds?|secs?|s\b|:|minutes?|mins?|tracks?|bpm))",
+                  r"\1 \2 \3 seconds", text)
+    text = re.sub(r"\b(?:the\s+)?(\d+(?:\.\d+)?)\s+(last|first|final)\s+(seconds?|minutes?)\b", r"the \2 \1 \3", text)
     return " ".join(text.split())
 
 
@@ -188,11 +191,13 @@ _SOURCE_RE = re.compile(
     rf"\b(?:this|my|our|the|that|existing|current|have an?|got an?|'ve got an?|have got an?|i have|i've got|"
     rf"its|it's|it is|currently)\s+(?:only\s+|just\s+|about\s+)?(?P<t>{TIME})(?:\s*-?\s*long)?"
     rf"\s+(?:(?!and\b|to\b|into\b|by\b)[a-z]+\s+)?{_SOURCE_NOUNS}\b"
-    rf"|\b(?:this|my|the|our|your|that)\s+(?:[a-z]+\s+)?{_SOURCE_NOUNS}\s+(?:that is|that's|is|lasting|which is|is only|"
-    rf"is just|runs|is about|runs for|lasts|of)\s+(?P<t2>{TIME})"
+    rf"|\b(?:(?:this|my|the|our|your|that)\s+(?:[a-z]+\s+)?(?:{_SOURCE_NOUNS}|chorus|verse)\s+(?:that is|that's|is|"
+    rf"lasting|which is|is only|is just|runs|is about|runs for|lasts)"
+    rf"|(?:have an?|got an?|have the)\s+(?:[a-z]+\s+)?(?:{_SOURCE_NOUNS}|chorus|verse)\s+(?:of|lasting|that is))\s+(?P<t2>{TIME})"
     rf"(?!\s*(?:more|longer|extra))"
     rf"|\b(?:it's|it is|it runs|currently|right now it's|now it's)\s+(?:only\s+|just\s+|about\s+)?(?P<t3>{TIME})"
-    rf"(?:\s+long)?(?!\s*(?:more|longer|extra))")
+    rf"(?:\s+long)?(?!\s*(?:more|longer|extra))"
+    rf"|(?P<t4>{TIME})\s+(?:long\s+)?{_SOURCE_NOUNS}\s+(?:\S+\s+)?(?:have|has|i have)\b")
 
 
 def find_source_length(text: str) -> tuple[float, str] | None:
@@ -202,7 +207,7 @@ def find_source_length(text: str) -> tuple[float, str] | None:
     match = _SOURCE_RE.search(norm)
     if match is None:
         return None
-    expr = match.group("t") or match.group("t2") or match.group("t3")
+    expr = match.group("t") or match.group("t2") or match.group("t3") or match.group("t4")
     return time_to_seconds(expr), match.group(0)
 
 
@@ -235,10 +240,20 @@ def find_extension(text: str) -> Extension | None:
     match = re.search(rf"\bprepend\w*\s+(?:an?\s+)?(?P<t>{TIME})", norm)
     if match:
         return Extension(time_to_seconds(match.group("t")), 0.0, None, match.group(0))
-    match = re.search(rf"\b(?:extend|lengthen|stretch|continue|add|pad|append)\w*\s+(?:it\s+|this\s+|the\s+\w+\s+)?"
-                      rf"(?:by\s+)?(?:another\s+)?(?P<t>{TIME})", norm)
+    match = re.search(rf"\b(?:extend|lengthen|stretch|continue|add|pad|append)\w*\s+"
+                      rf"(?:(?:it|this|the|a|an|my|our)\s+(?:(?!by\b|of\b|for\b)[a-z]+\s+)?)?"
+                      rf"(?:(?:by|of|for|with)\s+)?(?:another\s+)?(?P<t>{TIME})", norm)
     if match:
         return Extension(0.0, time_to_seconds(match.group("t")), None, match.group(0))
+    # "at the end 30 seconds add" (German, Japanese, Korean word order), "在结尾加30秒"
+    match = re.search(rf"\b(?:at the (?P<w>end|start|beginning)|(?P<w2>ending|outro|intro|beginning))\s+(?:add\s+)?"
+                      rf"(?P<t>{TIME})", norm)
+    if match:
+        seconds = time_to_seconds(match.group("t"))
+        where = match.group("w") or match.group("w2")
+        if where in ("start", "beginning", "intro"):
+            return Extension(seconds, 0.0, None, match.group(0))
+        return Extension(0.0, seconds, None, match.group(0))
     match = re.search(r"\b(?:(twice|double|2x|2 times)|(3 times|triple|3x))\s*(?:as long|the length|its length|it)\b"
                       r"|\b(double|triple) (?:the )?(?:length|duration)\b", norm)
     if match:
@@ -247,10 +262,14 @@ def find_extension(text: str) -> Extension | None:
         return Extension(0.0, 0.0, None, word, target_factor=factor)
     match = re.search(rf"\b(?:need|needs|want|make it|make this|turn it into|into|to|up to|reach|reaches|be|become|"
                       rf"becomes|total of|totaling|totalling|get it to|bring it to|full|whole|complete)\s+"
-                      rf"(?:it\s+)?(?:to be\s+|be\s+)?(?:a\s+|an\s+)?(?:full\s+|whole\s+|complete\s+|total\s+)?"
+                      rf"(?:it\s+)?(?:of\s+)?(?:to be\s+|be\s+)?(?:a\s+|an\s+)?(?:full\s+|whole\s+|complete\s+|total\s+)?"
                       rf"(?P<t>{TIME})(?:\s+(?:long|total|in total|track|song|version|piece))?", norm)
     if match and re.search(r"\b(?:extend|longer|lengthen|need|needs|make it|make this|turn it|turn|stretch|have|"
                            r"become|becomes|reach|into|full|grow|bring|get)\b", norm):
+        return Extension(0.0, 0.0, time_to_seconds(match.group("t")), match.group(0))
+    # "2分の曲にして", "2분이 필요해": the target before its verb
+    match = re.search(rf"(?P<t>{TIME})\s+(?:\S+\s+){{0,2}}?(?:make it|need|want|turn it into)\b", norm)
+    if match and re.search(r"\b(?:hook|have|track|song|it)\b", norm[:match.start()]):
         return Extension(0.0, 0.0, time_to_seconds(match.group("t")), match.group(0))
     return None
 
@@ -287,7 +306,9 @@ def find_duration(text: str) -> tuple[float, str] | None:
     return None
 
 
-_COUNT_NOUNS = r"(?:tracks?|songs?|pieces?|cues?|variations?|versions?|loops?|jingles?|takes?|beds?|clips?|stems?|themes?)"
+_COUNT_NOUNS = (r"(?:tracks?|songs?|pieces?|cues?|variations?|versions?|loops?|jingles?|takes?|beds?|clips?|stems?|themes?|"
+                r"stingers?|stings?|beats?|grooves?|tunes?|ideas?|options?|instrumentals?|logos?|idents?|bumpers?|"
+                r"melodies|riffs?|hooks?|sounds?|drafts?|demos?)")
 
 
 def find_count(text: str) -> tuple[int, str] | None:
@@ -295,7 +316,7 @@ def find_count(text: str) -> tuple[int, str] | None:
     norm = words_to_numbers(text)
     # "90 second game loop" is one 90-second loop: a number followed by a unit is a length, not a count
     not_a_length = r"(?!\s*-?\s*(?:seconds?|secs?|s|minutes?|mins?|m|ms|hours?|hrs?|h|bpm|bars?|beats?|hz|khz|%)\b)"
-    match = re.search(rf"\b(\d{{1,5}}){not_a_length}\+?\s+(?:\w+[- ]?){{0,3}}?{_COUNT_NOUNS}\b", norm)
+    match = re.search(rf"(?<![/\d.:])\b(\d{{1,5}}){not_a_length}\+?\s+(?:\w+[- ]?){{0,3}}?{_COUNT_NOUNS}\b", norm)
     if match:
         return int(match.group(1)), match.group(0)
     match = re.search(r"\b(\d{1,5})\s*x\s*\d", norm)

@@ -184,11 +184,30 @@ def _negation_marks(tokens: list[Tok]) -> list[bool]:
 # ---- building a Text ---------------------------------------------------------------------------------
 
 def _language_scores(words: list[str]) -> dict[str, int]:
+    """Function words of each language, plus words its glossary knows (not English ones)."""
     scores = {}
-    for lang, markers in lexicon.MARKERS.items():
+    english = _marker_set("en")
+    for lang in lexicon.MARKERS:
         marker_set = _marker_set(lang)
         scores[lang] = sum(1 for w in words if w in marker_set)
+        if lang != "en" and scores[lang]:
+            table = _gloss_table(lang)
+            scores[lang] += sum(1 for w in words if w not in english and w not in marker_set
+                                and stem(w, lang) in table and w not in _english_words())
     return scores
+
+
+@lru_cache(maxsize=None)
+def _english_words() -> frozenset[str]:
+    """Words of the English lists: a German "Budget" or a Spanish "instrumental" is no evidence."""
+    out = set()
+    for name in ("PREMIUM_WORDS", "COST_WORDS", "VOCAL_WORDS", "INSTRUMENTAL_WORDS", "GENRES", "MOODS",
+                 "INSTRUMENTS", "FILLER", "CONNECTORS", "SECTION_WORDS", "PURPOSE_NOUNS", "SCENE_WORDS",
+                 "EDIT_VERBS", "EDIT_WEAK", "COMPLAINTS", "LENGTH_UNITS", "NUMBER_WORDS_EN", "WINDOW_WORDS",
+                 "NEGATORS", "INTENSIFIERS"):
+        for entry in getattr(lexicon, name):
+            out.update(fold(w) for w in entry.lstrip("=").split())
+    return frozenset(out)
 
 
 @lru_cache(maxsize=None)
@@ -325,6 +344,10 @@ def _mark_eras(tokens: list[Tok]) -> None:
 
     style_first = {w.split()[0].split("-")[0] for w in GENRES + MOODS + INSTRUMENTS}
     for i, tok in enumerate(tokens):
+        if re.fullmatch(r"(?:808|909|303|606|707)s?", tok.text):
+            tok.kind = "era"   # drum machines, not lengths
+            tok.text = "tr" + tok.text
+            continue
         match = _ERA.match(tok.text)
         if not match or tok.kind != "num":
             continue
@@ -332,7 +355,7 @@ def _mark_eras(tokens: list[Tok]) -> None:
         four = len(tok.text.strip("'’s")) == 4
         nxt = tokens[i + 1].text if i + 1 < len(tokens) and not tokens[i + 1].boundary else ""
         prev = tokens[i - 1].text if i > 0 else ""
-        if four or "'" in tok.text or "’" in tok.text or prev in ("the", "from", "of", "early", "late", "mid") \
+        if four or "'" in tok.text or "’" in tok.text or prev in ("the", "early", "late", "mid") \
                 or (decade in "56789" and (nxt in style_first or nxt in _ERA_FOLLOWERS)) \
                 or (decade in "234" and nxt in style_first and nxt not in ("intro", "outro")):
             tok.text = ERA_NAMES[decade]
@@ -409,9 +432,9 @@ def _gloss_string(request: str, tokens: list[Tok]) -> str:
             between = request[prev_end:tok.start] if tok.start >= prev_end else " "
             if tok.start == prev_end == tok.end:
                 between = " "
-            sep = re.sub(r"[^,.;:!?、。，；：！？()\-–]", "", between) if tok.start >= prev_end else ""
-            if between in ("-", "–"):
-                parts.append("-")
+            sep = re.sub(r"[^,.;:!?、。，；：！？()\-–/]", "", between) if tok.start >= prev_end else ""
+            if between in ("-", "–", "/"):
+                parts.append(between)
             elif tok.boundary and sep:
                 parts.append(", " if sep[0] in ",、，;；" else (". " if sep[0] in ".。!?！？" else f" {sep} "))
             else:
