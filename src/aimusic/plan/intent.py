@@ -59,8 +59,14 @@ class Intent:
     style: Any = None                                     # the style words and what was taken out (style.Style)
 
     @property
+    def strong_cost_words(self) -> list[str]:
+        from aimusic.plan.lexicon import WEAK_COST_WORDS
+
+        return [w for w in self.cost_words if w not in WEAK_COST_WORDS and not w.startswith(("bed", "loop"))]
+
+    @property
     def premium(self) -> bool:
-        return bool(self.premium_words) and (not self.cost_words or self.draft_then_polish)
+        return bool(self.premium_words) and (not self.strong_cost_words or self.draft_then_polish)
 
     @property
     def cost_sensitive(self) -> bool:
@@ -108,6 +114,17 @@ def _audio_refs(doc: Text) -> list[str]:
     return list(dict.fromkeys(refs))
 
 
+def _verb_on_a_ref(doc: Text, refs: list[str]) -> bool:
+    """An edit verb with the track as its object: "extend my song", "fix it" (not "the song should
+    continue the mood of ...": there the track is the subject of a description)."""
+    verbs = [m.start for m in doc.find(EDIT_VERBS, negated=None)]
+    if not verbs or not refs:
+        return False
+    starts = [i for i in range(len(doc.tokens)) for r in refs if doc.surface(i, i + 1).lower() == r.split()[0]
+              and doc.request[doc.tokens[i].start:].startswith(r)]
+    return any(v <= s for v in verbs for s in starts)
+
+
 def classify(request: str, *, has_audio: bool = False) -> Intent:
     """Classify a request in plain words; `has_audio` tells whether a source track came with it."""
     from aimusic.plan import style as style_mod
@@ -138,7 +155,7 @@ def classify(request: str, *, has_audio: bool = False) -> Intent:
     intent.premium_words = list(dict.fromkeys(intent.premium_words))
     intent.cost_words = list(dict.fromkeys(intent.cost_words))
     intent.count = times.find_count(doc.gloss)
-    if intent.premium_words and intent.cost_words:
+    if intent.premium_words and intent.strong_cost_words:
         # "cheap draft first, then premium polish": a sequence word between the first cost word
         # and the last premium word means draft first, polish last
         cost_at = [m.start for m in doc.find(COST_WORDS)]
@@ -199,7 +216,8 @@ def classify(request: str, *, has_audio: bool = False) -> Intent:
         bool(verbs or weak) or bool(re.search(r"\b(?:more|another|longer|extra|additional|further)\b",
                                               intent.extension.text + " " + text)))
     intent.edit = has_audio or bool(
-        (verbs and (intent.window or intent.extension or intent.section or intent.audio_refs))
+        (verbs and (intent.window or intent.extension or intent.section))
+        or _verb_on_a_ref(doc, intent.audio_refs)
         or (complaints and (intent.window or intent.section or intent.audio_refs))
         or (intent.source_length and intent.extension)
         or extension_said

@@ -23,8 +23,11 @@ PREMIUM_WORDS = (
     "trailer", "sonic logo", "flagship", "high quality", "top-notch", "top notch", "pricey", "costly",
     "money is no object", "whatever it costs", "spare no expense", "cost is no issue", "no budget limit",
     "spotify-ready", "release quality", "pro quality", "hi-fi", "world-class", "best possible",
-    "sync licensing", "keynote", "showcase", "masterpiece", "award-winning",
+    "sync licensing", "keynote", "showcase", "masterpiece", "award-winning", "elevenlabs", "eleven labs",
 )
+# Cost words that describe a kind of music more than a budget: alone against a premium word they lose
+# ("a TV ad bed" is an ad), a price or draft word wins ("a cheap ad jingle" is cheap).
+WEAK_COST_WORDS = ("background", "bed", "loop", "loopable", "game loop", "filler", "many", "stock")
 COST_WORDS = (
     "cheap", "cheaply", "cheapest", "draft", "budget", "budget-friendly", "batch", "library",
     "low cost", "low-cost", "inexpensive", "affordable", "quick", "rough", "demo", "sketch", "placeholder",

@@ -220,7 +220,8 @@ def extract(text: Text, *, edit: bool = False, sequence: bool = False) -> Style:
                 "=polish", "=polishing", "lock the vibe", "lock in the vibe", "batch", "bulk", "library",
                 "stock", "=scratch", "temp track", "throwaway", "quick", "test", "sketch", "=variations",
                 "=variation", "options", "final version", "final take", "=takes", "collection", "catalog",
-                "catalogue", "pack", "playlist", "for free", "royalty-free")
+                "catalogue", "pack", "playlist", "for free", "royalty-free", "elevenlabs", "eleven labs",
+                "on elevenlabs", "ace-step", "ace step", "runcomfy", "render")
     if sequence:
         workflow += ("first", "then", "later", "finally", "once", "afterwards", "after that", "before",
                      "next", "final", "step", "and then", "when", "approved", "happy", "locked", "lock", "it",

@@ -165,6 +165,15 @@ def find_window(text: str) -> Window | None:
             continue  # "30 seconds and 1 minute" without "between" is two separate amounts
         start, end = _range_bound(a, b), _range_bound(b, a)
         return Window(start, end, "start", "start", match.group(0).strip())
+    # open-ended: "everything after 1:30", "from 2:10 to the end", "everything before 0:20"
+    match = re.search(rf"\b(?:everything\s+|all\s+|the rest\s+)?(?:after|past|from)\s+(?P<t>{TIME})\s*"
+                      rf"(?:(?:on|onwards?|to the end|till the end|until the end|to the finish)\b|$|[,.])", norm)
+    if match and (norm[match.start():match.start("t")].strip() != "from" or
+                  re.search(r"\b(?:on|onwards?|end|finish)\b", norm[match.end("t"):match.end()])):
+        return Window(time_to_seconds(match.group("t")), 0.0, "start", "end", match.group(0).strip(" ,."))
+    match = re.search(rf"\b(?:everything|all|the part|the bit|anything)\s+(?:before|up to|until)\s+(?P<t>{TIME})", norm)
+    if match:
+        return Window(0.0, time_to_seconds(match.group("t")), "start", "start", match.group(0))
     match = re.search(r"\b(?:at|around|near)\s+(?P<t>\d+:\d{2}(?:\.\d+)?)", norm)
     if match:
         center = time_to_seconds(match.group("t"))
@@ -235,6 +244,11 @@ def find_extension(text: str) -> Extension | None:
         seconds = time_to_seconds(match.group("t") or match.group("t2") or match.group("t3"))
         after += seconds
         spans.append(match.group(0))
+    match = re.search(rf"\b(?:both ends|each end|either end|both sides|either side|each side)\s+(?:by\s+)?(?P<t>{TIME})"
+                      rf"|(?P<t2>{TIME})\s+(?:to|at|on)\s+(?:both ends|each end|either end|both sides|each side)", norm)
+    if match:
+        seconds = time_to_seconds(match.group("t") or match.group("t2"))
+        return Extension(seconds, seconds, None, match.group(0))
     if before or after:
         return Extension(before, after, None, "; ".join(spans))
     match = re.search(rf"\bprepend\w*\s+(?:an?\s+)?(?P<t>{TIME})", norm)
@@ -267,6 +281,13 @@ def find_extension(text: str) -> Extension | None:
     if match and re.search(r"\b(?:extend|longer|lengthen|need|needs|make it|make this|turn it|turn|stretch|have|"
                            r"become|becomes|reach|into|full|grow|bring|get)\b", norm):
         return Extension(0.0, 0.0, time_to_seconds(match.group("t")), match.group(0))
+    # "3分まで伸ばして", "3분까지 늘려": up to a target; "30秒延長して", "30초 늘려": an amount, verb last
+    match = re.search(rf"(?P<t>{TIME})\s+upto\s+(?:extend|lengthen|stretch|make it|continue)\b", norm)
+    if match:
+        return Extension(0.0, 0.0, time_to_seconds(match.group("t")), match.group(0))
+    match = re.search(rf"(?P<t>{TIME})\s+(?:extend|lengthen|add|more)\b", norm)
+    if match:
+        return Extension(0.0, time_to_seconds(match.group("t")), None, match.group(0))
     # "2分の曲にして", "2분이 필요해": the target before its verb
     match = re.search(rf"(?P<t>{TIME})\s+(?:\S+\s+){{0,2}}?(?:make it|need|want|turn it into)\b", norm)
     if match and re.search(r"\b(?:hook|have|track|song|it)\b", norm[:match.start()]):
@@ -322,6 +343,9 @@ def find_count(text: str) -> tuple[int, str] | None:
     match = re.search(r"\b(\d{1,5})\s*x\s*\d", norm)
     if match:
         return int(match.group(1)), match.group(0)
+    match = re.search(r"(?<![\d.])\s[x×]\s*(\d{1,4})\b(?!\s*(?:s|sec|seconds?|min|minutes?)\b)", norm)
+    if match:
+        return int(match.group(1)), match.group(0).strip()
     return None
 
 

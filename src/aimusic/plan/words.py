@@ -432,8 +432,8 @@ def _gloss_string(request: str, tokens: list[Tok]) -> str:
             between = request[prev_end:tok.start] if tok.start >= prev_end else " "
             if tok.start == prev_end == tok.end:
                 between = " "
-            sep = re.sub(r"[^,.;:!?、。，；：！？()\-–/]", "", between) if tok.start >= prev_end else ""
-            if between in ("-", "–", "/"):
+            sep = re.sub(r"[^,.;:!?、。，；：！？()\-–/~]", "", between) if tok.start >= prev_end else ""
+            if between in ("-", "–", "/", "~"):
                 parts.append(between)
             elif tok.boundary and sep:
                 parts.append(", " if sep[0] in ",、，;；" else (". " if sep[0] in ".。!?！？" else f" {sep} "))
@@ -447,7 +447,7 @@ def _gloss_string(request: str, tokens: list[Tok]) -> str:
                   text)
     text = re.sub(r"(\S+(?:\s+(?:seconds?|minutes?))?)\s+to_from\s+(\S+(?:\s+(?:seconds?|minutes?))?)\s+to_until",
                   r"from \1 to \2", text)
-    text = text.replace(" to_from", "").replace(" to_until", "")
+    text = text.replace(" to_from", "").replace(" to_until", " upto")
     return " ".join(text.split())
 
 
@@ -458,7 +458,7 @@ def analyse(request: str) -> Text:
 
 @lru_cache(maxsize=256)
 def _analyse(request: str) -> Text:
-    norm = unicodedata.normalize("NFKC", request).lower()
+    norm = unicodedata.normalize("NFKC", request).lower().replace("〜", "~")
     # NFKC keeps the length of the common cases (full-width digits, letters), so offsets stay
     # valid; when it does not, read the normalised text as the request.
     source = norm if len(norm) == len(request) else norm
