@@ -92,12 +92,12 @@ class Text:
     def find(self, words: tuple[str, ...] | list[str], *, negated: bool | None = False) -> list[Match]:
         """Matches of the listed words (in request order, longest first where they overlap);
         `negated` picks those a negation covers instead of those it does not (None: both)."""
-        table = _compiled(tuple(words))
+        index = _index(tuple(words))
         stems = [t.stem for t in self.tokens]
         texts = [t.text for t in self.tokens]
         out: list[Match] = []
         for i in range(len(stems)):
-            for entry, seq, exact in table.get(stems[i], ()):
+            for entry, seq, exact in _candidates(index, stems[i]):
                 n = len(seq)
                 window = texts[i:i + n] if exact else stems[i:i + n]
                 if window == list(seq):
@@ -129,6 +129,40 @@ class Text:
         if not self._negated:
             self._negated = _negation_marks(self.tokens)
         return self._negated[index]
+
+
+@lru_cache(maxsize=None)
+def _index(words: tuple[str, ...]) -> dict[str, list[str]]:
+    """Entries by the first two letters of their first word. A Snowball stem keeps its word's first
+    two letters, so only the entries a token could match are ever stemmed (start-up speed)."""
+    table: dict[str, list[str]] = {}
+    for entry in words:
+        body = entry.lstrip("=").strip().lower()
+        first = _TOKEN.match(body) or _TOKEN.search(body)
+        if first is None:
+            continue
+        table.setdefault(fold(first.group(0))[:2], []).append(entry)
+    return table
+
+
+@lru_cache(maxsize=None)
+def _entry(entry: str) -> tuple[str, tuple[str, ...], bool] | None:
+    exact = entry.startswith("=")
+    body = entry.lstrip("=").strip().lower()
+    parts = [m.group(0) for m in _TOKEN.finditer(body)]
+    if not parts:
+        return None
+    return entry.strip(), (tuple(parts) if exact else tuple(stem(p) for p in parts)), exact
+
+
+def _candidates(index: dict[str, list[str]], token_stem: str) -> list[tuple[str, tuple[str, ...], bool]]:
+    out = []
+    for entry in index.get(fold(token_stem)[:2], ()):
+        compiled = _entry(entry)
+        if compiled is not None and (compiled[1][0] == token_stem or (compiled[2] and True)):
+            out.append(compiled)
+    out.sort(key=lambda item: -len(item[1]))
+    return out
 
 
 @lru_cache(maxsize=None)
