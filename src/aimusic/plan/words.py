@@ -117,7 +117,11 @@ class Text:
     def surfaces(self, words: tuple[str, ...] | list[str], *, negated: bool = False) -> list[str]:
         """The user's words that matched, in request order, each once."""
         seen: list[str] = []
-        for m in sorted(self.find(words, negated=negated), key=lambda m: m.start):
+        covered: set[int] = set()
+        for m in sorted(self.find(words, negated=negated), key=lambda m: (m.start, -(m.end - m.start))):
+            if set(range(m.start, m.end)) <= covered:
+                continue  # "budget" inside "budget-friendly": quote the longer words once
+            covered.update(range(m.start, m.end))
             text = m.surface.lower()
             if m.word != text and self.tokens[m.start].glossed:
                 text = f"{m.surface}"  # a foreign word: quote it as written
