@@ -101,7 +101,7 @@ def test_edit_runs_inpaint_on_sketch(cli, wav_file, tmp_path):
     result = cli("edit", source, "redo from 2s to 4s, jazzy piano", "-o", tmp_path / "out", "--json")
     assert result.code == 0, result.stderr
     data = result.json()
-    assert data["plan"]["task"] == "inpaint" and data["plan"]["input"]["tags"].startswith("jazz, piano")
+    assert data["plan"]["task"] == "inpaint" and data["plan"]["input"]["tags"].startswith("jazzy piano")
     [path] = data["files"]
     edited, rate = sf.read(path, always_2d=True)
     original, _ = sf.read(source, always_2d=True)

@@ -51,6 +51,10 @@ def print_plan(plan: Any, as_json: bool) -> None:
     lines.extend("  " + c for c in dict.fromkeys(plan.to_dict()["commands"]))
     if any(step.join for step in plan.steps):
         lines.append("  (`aimusic edit`/`generate` run the chain: they cut each <context clip> and join the results)")
+    style = (plan.intent or {}).get("style") or {}
+    if style.get("removed"):
+        lines.append("taken out of the style text:")
+        lines.extend(f"  - '{item['words']}': {item['why']}" for item in style["removed"])
     lines.append("because:")
     lines.extend(f"  - {reason}" for reason in plan.reasons)
     for warning in plan.warnings:

@@ -87,9 +87,10 @@ def decide_task(intent: Intent, audio: str | None, forced_model: Any, reasons: l
     if not audio:
         raise InputError("this request edits an existing track, but no track was given", field="audio",
                          hint="pass it with --audio PATH_OR_URL (or drop the edit words to generate anew)")
+    extend_words = [w for w in intent.edit_words if w.split()[0] in (
+        "extend", "lengthen", "continue", "add", "append", "prepend", "tack", "make", "twice", "double", "triple")]
     has_extension = intent.extension is not None and (
-        intent.window is None or bool({"extend", "longer", "lengthen", "continue", "add a", "i have a", "append", "prepend"}
-                                      & set(intent.edit_words)))
+        intent.window is None or bool(extend_words) or "longer" in intent.text or intent.source_length is not None)
     if has_extension:
         reasons.append(f"edit: add material ('{intent.extension.text}') -> outpaint (decision step 5)")
         return "outpaint"
@@ -157,6 +158,13 @@ def intent_summary(intent: Intent) -> dict[str, Any]:
             "target_total": intent.extension.target_total, "text": intent.extension.text},
         "count": intent.count[0] if intent.count else None,
         "section": intent.section,
+        "source_length": None if intent.source_length is None else {
+            "seconds": intent.source_length[0], "text": intent.source_length[1]},
+        "negated": intent.negated,
+        "request_languages": [lang for lang in intent.doc.languages] if intent.doc is not None else [],
+        "style": None if intent.style is None else {
+            "tags": intent.style.tags, "caption": intent.style.caption,
+            "removed": intent.style.removed_dicts(), "genres": intent.style.genres},
     }
 
 
@@ -248,7 +256,10 @@ def decide_model(intent: Intent, task: str, langs: Languages, seconds: float | N
 def decide_tags(intent: Intent, task: str, model: Any, lyrics: str | None, instrumental: bool,
                 vocals_unknown: bool, over: dict[str, Any], warnings: list[str]) -> str:
     """The style text the model gets (--tags wins), with warnings when it will fall short."""
-    tags = over.get("tags") or prompt.build_tags(intent, instrumental=instrumental, vocals_unknown=vocals_unknown)
+    fields = model.input_model.model_fields
+    caption = "prompt" not in fields and not route.is_v1_style(model) and "sketch" not in model.id
+    tags = over.get("tags") or prompt.build_tags(intent, instrumental=instrumental, vocals_unknown=vocals_unknown,
+                                                 caption=caption)
     if not instrumental and not vocals_unknown and not (lyrics or "").strip() and "prompt" not in \
             model.input_model.model_fields:
         warnings.append("vocals without lyrics: ACE-Step then sings vague syllables; pass --lyrics "

@@ -3,102 +3,51 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from aimusic.plan.intent import Intent
 
-GENRES = (
-    "lo-fi hip hop", "lofi hip hop", "lo-fi", "lofi", "hip hop", "hip-hop", "boom bap", "trap", "drill",
-    "r&b", "rnb", "neo soul", "soul", "funk", "disco", "house", "deep house", "tech house", "techno",
-    "trance", "drum and bass", "dnb", "dubstep", "edm", "electro", "electronic", "synthwave", "synthpop",
-    "synth-pop", "vaporwave", "chiptune", "8-bit", "ambient", "downtempo", "chillhop", "chillwave",
-    "pop", "indie pop", "indie-pop", "indie rock", "indie", "k-pop", "j-pop", "rock", "hard rock",
-    "punk", "metal", "grunge", "alternative", "folk", "country", "bluegrass", "blues", "jazz",
-    "smooth jazz", "bossa nova", "latin", "reggaeton", "salsa", "reggae", "afrobeat", "afrobeats",
-    "gospel", "classical", "orchestral", "cinematic", "epic", "film score", "trailer music",
-    "soundtrack", "piano ballad", "ballad", "acoustic", "singer-songwriter", "world", "celtic",
-    "flamenco", "tango", "waltz", "march", "swing", "big band", "corporate", "jingle", "sonic logo",
-    "anthem", "lullaby", "children's", "christmas", "holiday", "8bit", "retro", "game music",
-)
-MOODS = (
-    "chill", "relaxed", "relaxing", "calm", "peaceful", "mellow", "laid-back", "laid back", "upbeat",
-    "happy", "joyful", "cheerful", "playful", "fun", "bright", "uplifting", "inspiring", "inspirational",
-    "hopeful", "energetic", "driving", "powerful", "aggressive", "intense", "dark", "moody",
-    "melancholic", "melancholy", "sad", "emotional", "nostalgic", "dreamy", "ethereal", "mysterious",
-    "tense", "suspenseful", "heroic", "triumphant", "romantic", "warm", "cozy", "sexy", "groovy",
-    "funky", "jazzy", "bluesy", "soulful", "rocky", "poppy", "quirky", "whimsical", "minimal", "minimalist", "lush", "elegant", "luxurious",
-    "sophisticated", "confident", "bold", "catchy", "anthemic", "festive", "spooky", "gritty",
-    "atmospheric", "cinematic", "modern", "vintage", "retro", "futuristic", "organic", "expensive",
-    "trustworthy", "friendly", "serious", "focused", "study",
-)
-INSTRUMENTS = (
-    "electric guitars", "electric guitar", "acoustic guitar", "guitars", "guitar", "bass guitar",
-    "synth bass", "808s", "808", "bass", "drums", "drum machine", "percussion", "piano", "rhodes",
-    "electric piano", "keys", "organ", "synths", "synth", "pads", "pad", "strings", "string quartet",
-    "violin", "cello", "viola", "harp", "orchestra", "brass", "horns", "trumpet", "trombone",
-    "saxophone", "sax", "flute", "clarinet", "oboe", "choir", "bells", "glockenspiel", "marimba",
-    "vibraphone", "xylophone", "ukulele", "banjo", "mandolin", "accordion", "harmonica", "sitar",
-    "koto", "shamisen", "erhu", "guzheng", "taiko", "steel drums", "kalimba", "vinyl crackle",
-    "handclaps", "claps", "whistle", "celesta", "music box",
-)
-VOCAL_TYPES = (
-    "female lead vocal", "male lead vocal", "female vocals", "male vocals", "female vocal",
-    "male vocal", "female singer", "male singer", "female voice", "male voice", "duet", "choir",
-    "rap", "rapper", "spoken word", "falsetto", "whisper", "harmonies", "backing vocals",
-    "gang vocals", "vocals",
-)
+from aimusic.plan.lexicon import GENRES, INSTRUMENTS, MOODS, VOCAL_TYPES  # noqa: F401  (recognition only)
+
 LOOP_TAGS = "seamless loop, consistent groove"
 
 
-@lru_cache(maxsize=None)
-def _vocab_pattern(vocab: tuple[str, ...]) -> re.Pattern[str]:
-    # One alternation, longest terms first, so a longer term wins over the shorter ones inside it
-    # (one compiled pattern instead of one per term: the planner must start fast).
-    terms = sorted(vocab, key=len, reverse=True)
-    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in terms) + r")(?![\w-])")
-
-
-def _terms_in_order(text: str, vocab: tuple[str, ...]) -> list[tuple[int, str]]:
-    """(position, term) of every vocabulary term in `text`; a longer term hides the shorter ones inside it."""
-    return [(match.start(), match.group(0)) for match in _vocab_pattern(vocab).finditer(text)]
-
-
-def style_terms(intent: Intent) -> list[str]:
-    """Genre, mood, instrument and vocal words of the request, in the order written."""
-    text = intent.text.replace("lo fi", "lo-fi")
-    terms = _terms_in_order(text, GENRES + MOODS + INSTRUMENTS + VOCAL_TYPES)
-    seen: list[str] = []
-    for _, term in sorted(terms):
-        canonical = {"lofi": "lo-fi", "lofi hip hop": "lo-fi hip hop", "rnb": "r&b", "hip-hop": "hip hop", "expensive": "luxurious",
-                     "8bit": "8-bit", "indie-pop": "indie pop",
-                     "jazzy": "jazz", "bluesy": "blues", "soulful": "soul", "rocky": "rock", "poppy": "pop"}.get(term, term)
-        if canonical not in seen:
-            seen.append(canonical)
-    return seen
+def style_terms(intent: Intent, *, caption: bool = False) -> list[str]:
+    """The request's style words in the order written: one tag per phrase (ACE-Step v1), or the
+    clauses whole (ACE-Step 1.5's caption). Only logistics are taken out (plan/style.py)."""
+    style = intent.style
+    if style is None:
+        return []
+    return list(style.caption if caption else style.tags)
 
 
 EDIT_FALLBACK_TAGS = "matching the original track's style, same tempo and key"
+_VOCAL_HINT = re.compile(r"\b(?:vocal|vocals|voice|singer|sung|singing|rap|rapper|choir|duet|falsetto|whisper\w*|"
+                         r"harmonies|a cappella|spoken word|crooner|vox)\b|人声|ボーカル|보컬|歌声|gesang|voz|voix")
 
 
 def build_tags(intent: Intent, *, instrumental: bool, extra: list[str] | None = None,
-               vocals_unknown: bool = False) -> str:
-    """ACE-Step tags: genre, mood, instruments, vocal type, BPM, loop words; never empty."""
-    terms = style_terms(intent)
+               vocals_unknown: bool = False, caption: bool = False) -> str:
+    """ACE-Step style text: the user's style words (tags for v1, a caption for 1.5), then loop
+    words, instrumental/vocals and BPM when the words did not say them; never empty."""
+    terms = style_terms(intent, caption=caption)
+    joined = " ".join(terms).lower()
     if intent.game_loop or "seamless" in intent.text:
-        terms += [t.strip() for t in LOOP_TAGS.split(",") if t.strip() not in terms]
-    if instrumental and "instrumental" not in terms and not vocals_unknown:
+        terms += [t.strip() for t in LOOP_TAGS.split(",") if t.strip() not in joined]
+    if instrumental and "instrumental" not in joined and not vocals_unknown:
         terms.append("instrumental")
-    if not instrumental and not vocals_unknown and not any(t in VOCAL_TYPES for t in terms):
+    if not instrumental and not vocals_unknown and not _VOCAL_HINT.search(joined):
         terms.append("vocals")
-    if intent.bpm:
+    if intent.bpm and "bpm" not in joined:
         terms.append(f"{intent.bpm} BPM")
     for term in extra or []:
         if term not in terms:
             terms.append(term)
-    if not [t for t in terms if t not in ("instrumental", "vocals") and not t.endswith("BPM")]:
-        # Nothing recognised. A new piece: the request's own words, which ACE reads as free text.
+    if not [t for t in terms if t not in ("instrumental", "vocals") and not t.endswith("BPM")
+            and t not in LOOP_TAGS]:
+        # No style words. A new piece: the request's own words, which ACE reads as free text.
         # An edit: the request describes the change, not the music, so ask for continuity instead.
-        fallback = EDIT_FALLBACK_TAGS if intent.edit else re.sub(r"\s+", " ", intent.request).strip(" .,;")[:200]
+        plain = intent.style.plain if intent.style is not None else ""
+        fallback = EDIT_FALLBACK_TAGS if intent.edit else (plain or re.sub(r"\s+", " ", intent.request).strip(" .,;")[:200])
         terms.insert(0, fallback)
     return ", ".join(terms)
 

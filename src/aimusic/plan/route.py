@@ -44,15 +44,18 @@ def choose_family(intent: Intent, *, song_language: str, languages: list[str],
                   lyric_languages: list[str] | None = None) -> str:
     """Steps 2-4 of the decision flow, each recorded with the words that fired it."""
     if intent.premium:
+        if intent.cost_words and not intent.strong_cost_words and not intent.draft_then_polish:
+            reasons.append(f"premium words ({_quote(intent.premium_words)}) outweigh words of a kind of music "
+                           f"({_quote(intent.cost_words)}): no price or draft word was said")
         if intent.draft_then_polish:
             reasons.append(f"draft first ({_quote(intent.cost_words)}), premium polish last "
                            f"({_quote(intent.premium_words)}): iterate on ACE base, final render on ElevenLabs")
             return BASE
         reasons.append(f"premium polish ({_quote(intent.premium_words)}) -> ElevenLabs Music (decision step 2)")
         return PREMIUM
-    if intent.premium_words and intent.cost_words:
+    if intent.premium_words and intent.strong_cost_words:
         reasons.append(f"premium words ({_quote(intent.premium_words)}) but cost words "
-                       f"({_quote(intent.cost_words)}): the cost words win")
+                       f"({_quote(intent.strong_cost_words)}): the cost words win")
     if intent.multilingual or song_language != "en" or len(languages) > 1:
         why = []
         if intent.language_words:

@@ -3,7 +3,6 @@ chained extensions past a model's limit, takes per language, a premium polish st
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aimusic.errors import InputError
@@ -20,10 +19,8 @@ VARIATION_COLOURS = ("piano", "guitar", "synth pads", "strings", "rhodes", "bell
 
 
 def source_from_text(intent: Intent) -> float | None:
-    """'I have a 30 s hook' -> 30 (used when no local file tells the length)."""
-    match = re.search(rf"\b(?:have|got|my|this|a)\s+(?:an?\s+)?(?P<t>{times.TIME})\s*(?:long\s+)?"
-                      r"(?:hook|track|song|loop|clip|piece|demo|intro|riff|jingle|idea|sketch)", intent.text)
-    return times.time_to_seconds(match.group("t")) if match else None
+    """'I have a 30 s hook', 'this 3-minute song' -> its length (when no local file tells it)."""
+    return intent.source_length[0] if intent.source_length else None
 
 
 def variation_tags(tags: str, count: int) -> list[str]:

@@ -70,6 +70,9 @@ def words_to_numbers(text: str) -> str:
                   r"\2 \3 \4 \1", text)
     text = re.sub(r"\b(?:the\s+)?(\d+(?:\.\d+)?\s*(?:minutes?|mins?|seconds?|secs?|s|m)|\d+:\d{2})\s+mark\b",
                   r"\1", text)
+    text = re.sub(r"\b(\d+)\s+(minutes?|mins?)\s+(\d{1,2})\b(?!\s*(?:seconds?|secs?|s\b|:|minutes?|mins?|tracks?|bpm))",
+                  r"\1 \2 \3 seconds", text)
+    text = re.sub(r"\b(?:the\s+)?(\d+(?:\.\d+)?)\s+(last|first|final)\s+(seconds?|minutes?)\b", r"the \2 \1 \3", text)
     return " ".join(text.split())
 
 
@@ -162,6 +165,15 @@ def find_window(text: str) -> Window | None:
             continue  # "30 seconds and 1 minute" without "between" is two separate amounts
         start, end = _range_bound(a, b), _range_bound(b, a)
         return Window(start, end, "start", "start", match.group(0).strip())
+    # open-ended: "everything after 1:30", "from 2:10 to the end", "everything before 0:20"
+    match = re.search(rf"\b(?:everything\s+|all\s+|the rest\s+)?(?:after|past|from)\s+(?P<t>{TIME})\s*"
+                      rf"(?:(?:on|onwards?|to the end|till the end|until the end|to the finish)\b|$|[,.])", norm)
+    if match and (norm[match.start():match.start("t")].strip() != "from" or
+                  re.search(r"\b(?:on|onwards?|end|finish)\b", norm[match.end("t"):match.end()])):
+        return Window(time_to_seconds(match.group("t")), 0.0, "start", "end", match.group(0).strip(" ,."))
+    match = re.search(rf"\b(?:everything|all|the part|the bit|anything)\s+(?:before|up to|until)\s+(?P<t>{TIME})", norm)
+    if match:
+        return Window(0.0, time_to_seconds(match.group("t")), "start", "start", match.group(0))
     match = re.search(r"\b(?:at|around|near)\s+(?P<t>\d+:\d{2}(?:\.\d+)?)", norm)
     if match:
         center = time_to_seconds(match.group("t"))
@@ -182,9 +194,39 @@ _BEFORE_WORDS = r"(?:intro|introduction|lead[- ]in|pickup|count[- ]in|before|beg
 _AFTER_WORDS = r"(?:outro|ending|end|after|tail|coda|fade[- ]out|close)"
 
 
-def find_extension(text: str) -> Extension | None:
-    """Seconds to add before/after, or a target total length, or None."""
+_SOURCE_NOUNS = (r"(?:hook|track|song|loop|clip|piece|demo|intro|riff|jingle|idea|sketch|recording|beat|bed|cue|"
+                 r"mix|take|tune|instrumental|sample|melody|file|audio|version|snippet|excerpt|teaser|bit|part)s?")
+_SOURCE_RE = re.compile(
+    rf"\b(?:this|my|our|the|that|existing|current|have an?|got an?|'ve got an?|have got an?|i have|i've got|"
+    rf"its|it's|it is|currently)\s+(?:only\s+|just\s+|about\s+)?(?P<t>{TIME})(?:\s*-?\s*long)?"
+    rf"\s+(?:(?!and\b|to\b|into\b|by\b)[a-z]+\s+)?{_SOURCE_NOUNS}\b"
+    rf"|\b(?:(?:this|my|the|our|your|that)\s+(?:[a-z]+\s+)?(?:{_SOURCE_NOUNS}|chorus|verse)\s+(?:that is|that's|is|"
+    rf"lasting|which is|is only|is just|runs|is about|runs for|lasts)"
+    rf"|(?:have an?|got an?|have the)\s+(?:[a-z]+\s+)?(?:{_SOURCE_NOUNS}|chorus|verse)\s+(?:of|lasting|that is))\s+(?P<t2>{TIME})"
+    rf"(?!\s*(?:more|longer|extra))"
+    rf"|\b(?:it's|it is|it runs|currently|right now it's|now it's)\s+(?:only\s+|just\s+|about\s+)?(?P<t3>{TIME})"
+    rf"(?:\s+long)?(?!\s*(?:more|longer|extra))"
+    rf"|(?P<t4>{TIME})\s+(?:long\s+)?{_SOURCE_NOUNS}\s+(?:\S+\s+)?(?:have|has|i have)\b")
+
+
+def find_source_length(text: str) -> tuple[float, str] | None:
+    """The source's own length when the words give it: "this 3-minute song", "my 30 s hook",
+    "I have a 30 s hook", "the hook is 30 seconds". Not an amount to add, not a target."""
     norm = words_to_numbers(text)
+    match = _SOURCE_RE.search(norm)
+    if match is None:
+        return None
+    expr = match.group("t") or match.group("t2") or match.group("t3") or match.group("t4")
+    return time_to_seconds(expr), match.group(0)
+
+
+def find_extension(text: str) -> Extension | None:
+    """Seconds to add before/after, or a target total length, or None. The source's own length
+    ("extend this 3-minute song by two more minutes") is not an amount: it is read apart."""
+    norm = words_to_numbers(text)
+    source = _SOURCE_RE.search(norm)
+    if source is not None:
+        norm = norm[:source.start()] + "it" + norm[source.end():]
     before = after = 0.0
     spans: list[str] = []
     # "a 20 second intro", "20 seconds of intro", "an intro of 20 seconds", "20 more seconds at the start"
@@ -202,24 +244,53 @@ def find_extension(text: str) -> Extension | None:
         seconds = time_to_seconds(match.group("t") or match.group("t2") or match.group("t3"))
         after += seconds
         spans.append(match.group(0))
+    match = re.search(rf"\b(?:both ends|each end|either end|both sides|either side|each side)\s+(?:by\s+)?(?P<t>{TIME})"
+                      rf"|(?P<t2>{TIME})\s+(?:to|at|on)\s+(?:both ends|each end|either end|both sides|each side)", norm)
+    if match:
+        seconds = time_to_seconds(match.group("t") or match.group("t2"))
+        return Extension(seconds, seconds, None, match.group(0))
     if before or after:
         return Extension(before, after, None, "; ".join(spans))
     match = re.search(rf"\bprepend\w*\s+(?:an?\s+)?(?P<t>{TIME})", norm)
     if match:
         return Extension(time_to_seconds(match.group("t")), 0.0, None, match.group(0))
-    match = re.search(rf"\b(?:extend|lengthen|stretch|continue|add|pad|append)\w*\s+(?:it\s+|this\s+|the\s+\w+\s+)?"
-                      rf"(?:by\s+)?(?:another\s+)?(?P<t>{TIME})", norm)
+    match = re.search(rf"\b(?:extend|lengthen|stretch|continue|add|pad|append)\w*\s+"
+                      rf"(?:(?:it|this|the|a|an|my|our)\s+(?:(?!by\b|of\b|for\b)[a-z]+\s+)?)?"
+                      rf"(?:(?:by|of|for|with)\s+)?(?:another\s+)?(?P<t>{TIME})", norm)
     if match:
         return Extension(0.0, time_to_seconds(match.group("t")), None, match.group(0))
+    # "at the end 30 seconds add" (German, Japanese, Korean word order), "在结尾加30秒"
+    match = re.search(rf"\b(?:at the (?P<w>end|start|beginning)|(?P<w2>ending|outro|intro|beginning))\s+(?:add\s+)?"
+                      rf"(?P<t>{TIME})", norm)
+    if match:
+        seconds = time_to_seconds(match.group("t"))
+        where = match.group("w") or match.group("w2")
+        if where in ("start", "beginning", "intro"):
+            return Extension(seconds, 0.0, None, match.group(0))
+        return Extension(0.0, seconds, None, match.group(0))
     match = re.search(r"\b(?:(twice|double|2x|2 times)|(3 times|triple|3x))\s*(?:as long|the length|its length|it)\b"
                       r"|\b(double|triple) (?:the )?(?:length|duration)\b", norm)
     if match:
         word = match.group(0)
         factor = 3.0 if ("3" in word or "triple" in word) else 2.0
         return Extension(0.0, 0.0, None, word, target_factor=factor)
-    match = re.search(rf"\b(?:need|want|make it|turn it into|into|to|up to|reach|be)\s+(?:a\s+|an\s+)?"
+    match = re.search(rf"\b(?:need|needs|want|make it|make this|turn it into|into|to|up to|reach|reaches|be|become|"
+                      rf"becomes|total of|totaling|totalling|get it to|bring it to|full|whole|complete)\s+"
+                      rf"(?:it\s+)?(?:of\s+)?(?:to be\s+|be\s+)?(?:a\s+|an\s+)?(?:full\s+|whole\s+|complete\s+|total\s+)?"
                       rf"(?P<t>{TIME})(?:\s+(?:long|total|in total|track|song|version|piece))?", norm)
-    if match and re.search(r"\b(?:extend|longer|lengthen|need|make it|turn it|stretch|have)\b", norm):
+    if match and re.search(r"\b(?:extend|longer|lengthen|need|needs|make it|make this|turn it|turn|stretch|have|"
+                           r"become|becomes|reach|into|full|grow|bring|get)\b", norm):
+        return Extension(0.0, 0.0, time_to_seconds(match.group("t")), match.group(0))
+    # "3分まで伸ばして", "3분까지 늘려": up to a target; "30秒延長して", "30초 늘려": an amount, verb last
+    match = re.search(rf"(?P<t>{TIME})\s+upto\s+(?:extend|lengthen|stretch|make it|continue)\b", norm)
+    if match:
+        return Extension(0.0, 0.0, time_to_seconds(match.group("t")), match.group(0))
+    match = re.search(rf"(?P<t>{TIME})\s+(?:extend|lengthen|add|more)\b", norm)
+    if match:
+        return Extension(0.0, time_to_seconds(match.group("t")), None, match.group(0))
+    # "2分の曲にして", "2분이 필요해": the target before its verb
+    match = re.search(rf"(?P<t>{TIME})\s+(?:\S+\s+){{0,2}}?(?:make it|need|want|turn it into)\b", norm)
+    if match and re.search(r"\b(?:hook|have|track|song|it)\b", norm[:match.start()]):
         return Extension(0.0, 0.0, time_to_seconds(match.group("t")), match.group(0))
     return None
 
@@ -242,16 +313,23 @@ def find_duration(text: str) -> tuple[float, str] | None:
     candidates = []
     for match in _TIME_RE.finditer(norm):
         before = norm[max(0, match.start() - 14):match.start()]
-        if re.search(r"(?:\d|:)\s*$", before):
+        if re.search(r"(?:\d\s*(?:-|to)|:)\s*$", before):
             continue
         candidates.append(match)
-    if candidates:
-        match = candidates[0]
+    # "a song with a 10 second intro, 2 minutes long": the intro's length is not the song's
+    whole = [m for m in candidates if not re.match(
+        r"\s*(?:-?\s*long\s+)?(?:of\s+)?(?:\w+\s+){0,2}?(?:intro|outro|fade|fade-out|fade-in|break|build|buildup|drop|"
+        r"solo|pause|silence|count-in|lead-in|ending|bridge|breakdown|tail)\b", norm[m.end():])
+        and not re.search(r"\b(?:intro|outro|fade|solo|break|ending)\s+(?:of\s+)?$", norm[:m.start()])]
+    if whole or candidates:
+        match = (whole or candidates)[0]
         return time_to_seconds(match.group(0)), match.group(0)
     return None
 
 
-_COUNT_NOUNS = r"(?:tracks?|songs?|pieces?|cues?|variations?|versions?|loops?|jingles?|takes?|beds?|clips?|stems?|themes?)"
+_COUNT_NOUNS = (r"(?:tracks?|songs?|pieces?|cues?|variations?|versions?|loops?|jingles?|takes?|beds?|clips?|stems?|themes?|"
+                r"stingers?|stings?|beats?|grooves?|tunes?|ideas?|options?|instrumentals?|logos?|idents?|bumpers?|"
+                r"melodies|riffs?|hooks?|sounds?|drafts?|demos?)")
 
 
 def find_count(text: str) -> tuple[int, str] | None:
@@ -259,12 +337,15 @@ def find_count(text: str) -> tuple[int, str] | None:
     norm = words_to_numbers(text)
     # "90 second game loop" is one 90-second loop: a number followed by a unit is a length, not a count
     not_a_length = r"(?!\s*-?\s*(?:seconds?|secs?|s|minutes?|mins?|m|ms|hours?|hrs?|h|bpm|bars?|beats?|hz|khz|%)\b)"
-    match = re.search(rf"\b(\d{{1,5}}){not_a_length}\+?\s+(?:\w+[- ]?){{0,3}}?{_COUNT_NOUNS}\b", norm)
+    match = re.search(rf"(?<![/\d.:])\b(\d{{1,5}}){not_a_length}\+?\s+(?:\w+[- ]?){{0,3}}?{_COUNT_NOUNS}\b", norm)
     if match:
         return int(match.group(1)), match.group(0)
     match = re.search(r"\b(\d{1,5})\s*x\s*\d", norm)
     if match:
         return int(match.group(1)), match.group(0)
+    match = re.search(r"(?<![\d.])\s[x×]\s*(\d{1,4})\b(?!\s*(?:s|sec|seconds?|min|minutes?)\b)", norm)
+    if match:
+        return int(match.group(1)), match.group(0).strip()
     return None
 
 
