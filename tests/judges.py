@@ -36,14 +36,18 @@ def ffmpeg_levels(source: str | Path | np.ndarray, rate: int | None = None) -> d
     else:
         data = None
         inputs = ["-i", str(source)]
-    # pad 0.5 s of silence so that the last partial 100 ms frame is measured and reported too
-    command = ["ffmpeg", "-hide_banner", "-nostats", "-loglevel", "error", *inputs, "-af",
-               "apad=pad_dur=0.5,ebur128=peak=true:metadata=1,ametadata=mode=print:file=-", "-f", "null", "-"]
-    done = subprocess.run(command, input=data, capture_output=True, check=True)
-    text = done.stdout.decode()
-    integrated = re.findall(r"lavfi\.r128\.I=(-?[\d.]+|-?inf)", text)
-    peaks = [float(v) for v in re.findall(r"lavfi\.r128\.true_peak=([\d.]+)", text)]
-    assert integrated and peaks, f"ffmpeg printed no ebur128 metadata: {done.stderr.decode()[-400:]}"
+    def run(pad: bool) -> str:
+        chain = "ebur128=peak=true:metadata=1,ametadata=mode=print:file=-"
+        command = ["ffmpeg", "-hide_banner", "-nostats", "-loglevel", "error", *inputs, "-af",
+                   ("apad=pad_dur=0.5," if pad else "") + chain, "-f", "null", "-"]
+        done = subprocess.run(command, input=data, capture_output=True, check=True)
+        return done.stdout.decode()
+
+    # loudness of the file as it is; true peak with 0.5 s of silence padded, so that the last
+    # partial 100 ms frame is measured and reported too
+    integrated = re.findall(r"lavfi\.r128\.I=(-?[\d.]+|-?inf)", run(False))
+    peaks = [float(v) for v in re.findall(r"lavfi\.r128\.true_peak=([\d.]+)", run(True))]
+    assert integrated and peaks, "ffmpeg printed no ebur128 metadata"
     return {"lufs": float(integrated[-1]), "true_peak_dbtp": _db(max(peaks))}
 
 

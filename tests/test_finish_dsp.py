@@ -53,15 +53,44 @@ def mixes():
 
 
 # -- loudness --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("rate", [44100, 48000])
-def test_integrated_loudness_matches_pyloudnorm(rate):
-    import pyloudnorm
-
-    for seed in range(3):
-        x = music_like(5, rate, 100 + 20 * seed, seed=seed) * (0.2 + 0.3 * seed)
+@pytest.mark.parametrize("rate", [8000, 11025, 22050, 44100, 48000, 88200, 96000, 192000])
+def test_integrated_loudness_matches_libebur128_and_ffmpeg(rate):
+    for seed in range(2):
+        x = music_like(4.05, rate, 100 + 20 * seed, seed=seed) * (0.2 + 0.3 * seed)
         ours = loudness.integrated_loudness(x, rate)
-        theirs = pyloudnorm.Meter(rate).integrated_loudness(x.T.astype(np.float64))
-        assert ours == pytest.approx(theirs, abs=0.01)
+        assert ours == pytest.approx(libebur128_levels(x, rate)["lufs"], abs=0.02)
+        assert ours == pytest.approx(ffmpeg_levels(x, rate)["lufs"], abs=0.05)  # ffmpeg: 0.01 LU steps
+
+
+def test_multichannel_weights_follow_the_layout():
+    import pyebur128
+
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((6, 4 * 48000)) * np.array([0.1, 0.1, 0.05, 0.3, 0.08, 0.02])[:, None]).astype(np.float32)
+    # six channels with no layout are 5.1: FL FR FC LFE BL BR, LFE excluded, surrounds 1.41
+    ours = loudness.integrated_loudness(x, 48000)
+    assert ours == pytest.approx(libebur128_levels(x, 48000)["lufs"], abs=0.02)
+    assert ours == pytest.approx(ffmpeg_levels(x, 48000)["lufs"], abs=0.05)
+    # a stated layout wins: 6.0 (FL FR FC BC SL SR) has no LFE and its back centre weighs 1.0
+    types = pyebur128.ChannelType
+    layout = ["FL", "FR", "FC", "BC", "SL", "SR"]
+    weights = loudness.channel_weights(6, layout)
+    assert list(weights) == [1.0, 1.0, 1.0, 1.0, 1.41, 1.41]
+    judge = libebur128_levels(x, 48000, [types.LEFT, types.RIGHT, types.CENTER, types.M_PLUS_180,
+                                          types.LEFT_SURROUND, types.RIGHT_SURROUND])
+    assert loudness.integrated_loudness(x, 48000, weights=weights) == pytest.approx(judge["lufs"], abs=0.02)
+
+
+def test_channel_layout_is_read_from_a_wave_extensible_mask(tmp_path):
+    import subprocess
+
+    from aimusic.audio.io import channel_layout
+
+    path = tmp_path / "six.wav"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "anoisesrc=d=0.5:a=0.1",
+                    "-af", "pan=6.0|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0", str(path)], check=True)
+    assert channel_layout(path) == ["FL", "FR", "FC", "BC", "SL", "SR"]
+    assert channel_layout(tmp_path) is None
 
 
 def test_loudness_of_silence_is_minus_infinity_and_short_audio_is_measured():

@@ -36,9 +36,9 @@ def length_fade_seconds(length_s: float) -> float:
 
 
 def _level(samples: np.ndarray, sample_rate: int, lufs: float | None = None,
-           true_peak_db: float | None = None) -> dict[str, float | None]:
+           true_peak_db: float | None = None, weights: np.ndarray | None = None) -> dict[str, float | None]:
     if lufs is None:
-        lufs = loudness.integrated_loudness(samples, sample_rate)
+        lufs = loudness.integrated_loudness(samples, sample_rate, weights=weights)
     if true_peak_db is None:
         tp = peak.true_peak(samples, sample_rate)
         true_peak_db = gain_to_db(tp) if tp > 0 else float("-inf")
@@ -59,7 +59,8 @@ def _limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic:
 
 
 def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, ceiling_dbtp: float | None,
-              *, periodic: bool = False, measured_lufs: float | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+              *, periodic: bool = False, measured_lufs: float | None = None,
+              weights: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Gain to `target_lufs` (BS.1770 integrated), then true-peak limit to `ceiling_dbtp`.
 
     Limiting lowers the loudness a little; when it costs more than 0.2 LU the gain is re-aimed
@@ -73,7 +74,8 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
     gain_db = 0.0
     if target_lufs is not None:
         # the caller may already have measured these exact samples (finish's input report)
-        measured = measured_lufs if measured_lufs is not None else loudness.integrated_loudness(samples, sample_rate)
+        measured = measured_lufs if measured_lufs is not None else loudness.integrated_loudness(
+            samples, sample_rate, weights=weights)
         step = loudness.gain_to_target_db(measured, target_lufs)
         if step is None:
             report["skipped"] = "silent audio has no loudness to normalise"
@@ -96,7 +98,7 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
         if not limited:  # a plain gain moves integrated loudness by exactly that many dB
             report["integrated_lufs"] = round(measured + gain_db, 2)
             break
-        achieved = loudness.integrated_loudness(out, sample_rate)
+        achieved = loudness.integrated_loudness(out, sample_rate, weights=weights)
         report["integrated_lufs"] = round(achieved, 2)
         shortfall = target_lufs - achieved
         if abs(shortfall) <= LOUDNESS_TOLERANCE_LU or round_ == 2:
@@ -111,8 +113,10 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
            true_peak_dbtp: float | None = None, fade_in_s: float = 0.0, fade_out_s: float | None = None,
            trim_silence: bool = False, loop: bool = False, length_s: float | None = None,
            output_rate: int | None = None, fade_in_shape: str = fades.DEFAULT_FADE_IN,
-           fade_out_shape: str = fades.DEFAULT_FADE_OUT) -> tuple[np.ndarray, int, dict[str, Any]]:
-    """Run the finishing chain; returns (samples, sample_rate, report)."""
+           fade_out_shape: str = fades.DEFAULT_FADE_OUT, channel_weights: np.ndarray | None = None,
+           ) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """Run the finishing chain; returns (samples, sample_rate, report). `channel_weights`: BS.1770
+    weights per channel (`loudness.channel_weights` of the file's layout); default by count."""
     check_samples(samples, sample_rate)
     for name, value in (("fade_in", fade_in_s), ("fade_out", fade_out_s)):
         if value is not None and (not math.isfinite(value) or value < 0):
@@ -125,7 +129,8 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
         raise InputError("--loudness must be between -70 and 0 LUFS", field="loudness")
     if true_peak_dbtp is not None and not -20.0 <= true_peak_dbtp <= 0.0:
         raise InputError("--true-peak must be between -20 and 0 dBTP", field="true_peak")
-    input_lufs = loudness.integrated_loudness(samples, sample_rate)
+    weights = channel_weights
+    input_lufs = loudness.integrated_loudness(samples, sample_rate, weights=weights)
     report: dict[str, Any] = {"input": None, "steps": []}  # "input" is filled in last (see below)
     original, original_rate = samples, sample_rate
     # every step returns a new array: while `samples is original`, what was measured on it holds
@@ -162,7 +167,7 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
     if loudness_lufs is not None or true_peak_dbtp is not None:
         untouched = samples is original
         samples, level_report = normalize(samples, sample_rate, loudness_lufs, true_peak_dbtp, periodic=loop,
-                                          measured_lufs=input_lufs if untouched else None)
+                                          measured_lufs=input_lufs if untouched else None, weights=weights)
         if untouched and not loop:
             input_true_peak = level_report.pop("source_true_peak_dbtp", None)
         level_report.pop("source_true_peak_dbtp", None)
@@ -179,7 +184,7 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
                             "true_peak_dbtp": round(tp, 2) if math.isfinite(tp) else None,
                             "duration_s": round(samples.shape[1] / sample_rate, 4)}
     else:
-        report["output"] = _level(samples, sample_rate)
+        report["output"] = _level(samples, sample_rate, weights=weights)
     report["output"]["sample_rate"] = sample_rate
     return samples, sample_rate, report
 
@@ -206,6 +211,28 @@ def set_length(samples: np.ndarray, sample_rate: int, length_s: float, *, fade_s
     out = fades.fade_out(samples[:, :frames], sample_rate, fade_s, shape)
     report["fade_out_s"] = round(fade_s, 3)
     return out, report
+
+
+LOSSY_LOUDNESS_TOLERANCE_LU = 0.3
+
+
+def check_decoded(decoded: np.ndarray, rate: int, target_lufs: float | None, ceiling_dbtp: float | None
+                  ) -> tuple[bool, dict[str, Any], float, float]:
+    """Judge a decoded lossy file against the targets: (ok, its figures, loudness correction dB,
+    true-peak excess dB as a negative number, or 0)."""
+    lufs = loudness.integrated_loudness(decoded, rate)
+    tp = peak.true_peak_db(decoded, rate)
+    figures = {"integrated_lufs": round(lufs, 2) if math.isfinite(lufs) else None,
+               "true_peak_dbtp": round(tp, 2) if math.isfinite(tp) else None,
+               "duration_s": round(decoded.shape[1] / rate, 4), "sample_rate": rate, "decoded": True}
+    loud_step = 0.0
+    if target_lufs is not None and math.isfinite(lufs):
+        loud_step = target_lufs - lufs
+    ceiling_step = 0.0
+    if ceiling_dbtp is not None and math.isfinite(tp) and tp > ceiling_dbtp:
+        ceiling_step = ceiling_dbtp - tp
+    ok = abs(loud_step) <= LOSSY_LOUDNESS_TOLERANCE_LU * 0.5 and ceiling_step == 0.0
+    return ok, figures, loud_step, ceiling_step
 
 
 def apply_preset(samples: np.ndarray, sample_rate: int, preset_name: str) -> tuple[np.ndarray, dict[str, Any]]:
