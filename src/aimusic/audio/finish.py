@@ -47,8 +47,9 @@ def _level(samples: np.ndarray, sample_rate: int, lufs: float | None = None,
             "duration_s": round(samples.shape[1] / sample_rate, 4)}
 
 
-def _limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic: bool
-           ) -> tuple[np.ndarray, dict[str, Any]]:
+def limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic: bool = False
+          ) -> tuple[np.ndarray, dict[str, Any]]:
+    """True-peak limit to `ceiling_dbtp`; `periodic` audio (a loop) is limited as heard, wrapped."""
     if not periodic:
         return peak.limit_true_peak(samples, sample_rate, ceiling_dbtp)
     # A loop is heard wrapped: limit three copies and keep the middle one, so the lookahead sees
@@ -87,7 +88,7 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
         out = (source * np.float32(db_to_gain(gain_db))).astype(np.float32)
         limited = False
         if ceiling_dbtp is not None:
-            out, limiter = _limit(out, sample_rate, ceiling_dbtp, periodic)
+            out, limiter = limit(out, sample_rate, ceiling_dbtp, periodic)
             report["limiter"] = limiter
             if round_ == 0:
                 # true peak scales with gain: the limiter's first measure gives the source's for free

@@ -64,6 +64,7 @@ def write_audio_file(path: Path, samples: Any, rate: int, fmt: str, ceiling_dbtp
     staged = None
     kept = None
     loud_offset = ceiling_offset = 0.0
+    trims = 0
     try:
         for attempt in range(MAX_LOSSY_TRIES):
             staged = StagedFile(parent, "." + fmt)
@@ -83,15 +84,20 @@ def write_audio_file(path: Path, samples: Any, rate: int, fmt: str, ceiling_dbtp
                 staged.close()
             if ok or attempt == MAX_LOSSY_TRIES - 1:
                 break
-            if retarget is not None and (abs(loud_step) > LOSSY_LOUDNESS_TOLERANCE_LU / 2 or ceiling_step < -0.3):
+            # a hair over: the same samples a little quieter; the encoder is not linear, so the
+            # trim is 0.15 dB more than the excess (within the loudness tolerance)
+            trims = trims + 1 if -0.1 < ceiling_step < 0 else 0
+            trim = ceiling_step - 0.15 * max(1, trims) if ceiling_step < 0 else loud_step
+            small = -0.1 < ceiling_step <= 0 and abs(loud_step + min(0.0, trim)) <= LOSSY_LOUDNESS_TOLERANCE_LU * 0.9
+            if retarget is not None and not small:
                 # aim the finishing again by what the encoder did; its overshoot does not shrink
                 # in proportion to the limiter's ceiling, so the correction is overdone (1.5x)
                 loud_offset += loud_step
                 ceiling_offset += 1.5 * ceiling_step - 0.05 if ceiling_step < 0 else 0.0
                 samples = retarget(loud_offset, ceiling_offset)
-            else:  # a hair over: the same encode a little quieter (costs that much loudness)
-                trim = ceiling_step - 0.05 if ceiling_step < 0 else loud_step
-                samples = samples * db_to_gain(trim)
+            else:  # a hair off: the same encode a little quieter or louder
+                base = samples if trims <= 1 else base
+                samples = base * db_to_gain(trim)
                 loud_offset += trim
         if lossy:
             _, staged, figures, encodes, loud_offset, ceiling_offset = kept
