@@ -85,7 +85,7 @@ def meter_bank(sample_rate: int) -> tuple[np.ndarray, float]:
         phases = int(round(ratio))
         ffmpeg = _swr_taps(np.arange(1, phases) / phases)
     else:  # 640 phases at 44.1 kHz: read a uniform grid, and allow for what falls between its points
-        grid = 2 * int(math.ceil(ratio))
+        grid = max(16, 2 * int(math.ceil(ratio)))  # 44.1 kHz: 16 points a sample, margin 0.042 dB
         ffmpeg = _swr_taps(np.arange(1, grid) / grid)
         margin = 1.0 / math.cos(math.pi / (2 * grid))
     return np.vstack([ffmpeg * margin, _libebur128_taps(sample_rate)]), margin
