@@ -77,7 +77,7 @@ def main() -> None:
     print(f"input: {args.seconds:.0f} s, {rate} Hz stereo (music-like test signal), best of {args.runs}")
     print(f"  read WAV                      {read_s:7.3f} s")
     print(f"  integrated loudness (BS.1770) {measure_s:7.3f} s")
-    print(f"  true peak (4x, Annex 2)       {true_peak_s:7.3f} s")
+    print(f"  true peak (ffmpeg + libebur128){true_peak_s:7.3f} s")
     print(f"  loudness + true-peak limit    {level_s:7.3f} s  (limiter: {report['limiter']['max_reduction_db']} dB "
           f"max, {report['limiter']['passes']} pass)")
     print(f"  FLAC encode (24-bit)          {encode_s:7.3f} s")
