@@ -35,7 +35,7 @@ def write(tmp_path, name, samples, rate=RATE, subtype="FLOAT"):
 def analyze():
     from aimusic.audio.analysis import analyze as run
 
-    run(music_like(3, 22050), 22050)  # librosa compiles with numba on first use; pay it once
+    run(music_like(3, 22050), 22050)  # nothing to compile any more; kept as a smoke run
     return run
 
 

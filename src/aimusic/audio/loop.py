@@ -84,43 +84,36 @@ def seam_score(samples: np.ndarray, sample_rate: int) -> dict:
 
 
 # -- beats and bars ------------------------------------------------------------------------------
-def beat_grid(samples: np.ndarray, sample_rate: int) -> dict:
-    """Tempo (BPM), beat and bar-start frames (at `sample_rate`) from librosa's beat tracker.
+def beat_grid(samples: np.ndarray, sample_rate: int, *, mono: np.ndarray | None = None,
+              spectra=None) -> dict:
+    """Tempo (BPM), beat and bar-start frames (at `sample_rate`) from the fitted beat grid
+    (`aimusic.audio.rhythm.beat_grid`): the tempo is the grid's, 60 / period, and on a steady
+    tempo the beats lie on that grid. `mono`/`spectra`: the analysis signal, when already made.
 
     The downbeat is taken as the beat phase (of four) with the strongest mean onset, a simple
     rule that is right for most 4/4 material.
     """
-    import librosa  # lazy: numba compiles on first use
+    from aimusic.audio import rhythm
 
-    from aimusic.audio.io import resample
+    if spectra is None:
+        if mono is None:
+            from aimusic.audio.analysis import _mono_for_analysis
 
-    mono = samples.mean(axis=0, keepdims=True)
-    rate = min(sample_rate, ANALYSIS_RATE)
-    mono = resample(mono, sample_rate, rate, quality="HQ")[0]
-    hop = 512
-    onset = librosa.onset.onset_strength(y=mono, sr=rate, hop_length=hop)
-    tempo, beats = librosa.beat.beat_track(onset_envelope=onset, sr=rate, hop_length=hop)
-    tempo = float(np.atleast_1d(tempo)[0])
-    beats = np.asarray(beats, dtype=int)
-    if beats.size == 0:
-        return {"tempo": None, "beats": np.zeros(0, int), "bars": np.zeros(0, int), "downbeat_phase": 0}
-    strengths = [onset[beats[k::BEATS_PER_BAR]].mean() if beats[k::BEATS_PER_BAR].size else -1.0
-                 for k in range(min(BEATS_PER_BAR, beats.size))]
+            mono, _ = _mono_for_analysis(samples, sample_rate)
+        spectra = rhythm.Spectra(mono, min(sample_rate, ANALYSIS_RATE))
+    found = rhythm.beat_grid(spectra.mono, spectra.rate, spectra)
+    times = found["beat_times"]
+    if found["tempo"] is None or times.size == 0:
+        return {"tempo": None, "beats": np.zeros(0, int), "bars": np.zeros(0, int), "downbeat_phase": 0,
+                "steady": False}
+    onset = found["onset"]
+    at = np.clip(np.round(times * found["frame_rate"]).astype(int), 0, onset.shape[0] - 1)
+    strengths = [onset[at[k::BEATS_PER_BAR]].mean() if at[k::BEATS_PER_BAR].size else -1.0
+                 for k in range(min(BEATS_PER_BAR, at.size))]
     phase = int(np.argmax(strengths))
-    beat_times = librosa.frames_to_time(beats, sr=rate, hop_length=hop)
-    steady = False
-    if beat_times.size >= 4:
-        # The tracker's beats sit on a 23 ms frame grid. When they fit a straight line (a steady
-        # tempo), the line gives the tempo and beat positions to well under a millisecond,
-        # so a loop of whole bars is whole bars long.
-        index = np.arange(beat_times.size)
-        period, offset = np.polyfit(index, beat_times, 1)
-        residual = np.abs(beat_times - (offset + period * index))
-        if period > 0 and np.median(residual) < 0.02 and residual.max() < 0.06:
-            beat_times, tempo, steady = offset + period * index, 60.0 / period, True
-    beat_frames = np.round(beat_times * sample_rate).astype(int)
-    return {"tempo": tempo, "beats": beat_frames, "bars": beat_frames[phase::BEATS_PER_BAR],
-            "downbeat_phase": phase, "steady": steady}
+    beat_frames = np.round(times * sample_rate).astype(int)
+    return {"tempo": found["tempo"], "beats": beat_frames, "bars": beat_frames[phase::BEATS_PER_BAR],
+            "downbeat_phase": phase, "steady": found["steady"]}
 
 
 # -- building loops ------------------------------------------------------------------------------

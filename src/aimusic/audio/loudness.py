@@ -88,6 +88,48 @@ def _channel_gains(channels: int, weights: np.ndarray | None = None) -> np.ndarr
     return channel_weights(channels)
 
 
+def _sosfilt():
+    """scipy's second-order-sections kernel, `kernel(sos, x, zi)` filtering float rows of `x` in
+    place: the compiled module alone, loaded without `scipy.signal`'s package import (0.5 s of
+    scipy.stats and array-API set-up that a one-file `aimusic analyze` would pay at every start).
+    Falls back to the public `scipy.signal.sosfilt` path when the layout is not the expected one."""
+    import sys
+
+    module = sys.modules.get("scipy.signal._sosfilt")
+    if module is None:
+        try:
+            import importlib.machinery
+            import importlib.util
+            from pathlib import Path
+
+            import scipy
+
+            folder = Path(scipy.__file__).parent / "signal"
+            found = [p for p in folder.glob("_sosfilt.*") if p.suffix in (".so", ".pyd")]
+            loader = importlib.machinery.ExtensionFileLoader("scipy.signal._sosfilt", str(found[0]))
+            spec = importlib.util.spec_from_file_location("scipy.signal._sosfilt", str(found[0]), loader=loader)
+            module = importlib.util.module_from_spec(spec)
+            loader.exec_module(module)
+            sys.modules["scipy.signal._sosfilt"] = module  # a later `import scipy.signal` reuses it
+        except Exception:  # pragma: no cover - another scipy layout: take the public route
+            module = None
+    kernel = getattr(module, "_sosfilt", None)
+    if kernel is None:  # pragma: no cover
+        from scipy.signal import sosfilt
+
+        def kernel(sos, x, zi):
+            x[...] = sosfilt(sos, x, axis=-1)
+    return kernel
+
+
+def _filter_k(sos: np.ndarray, channel: np.ndarray) -> np.ndarray:
+    """One channel through the K-weighting sections (float32, zero initial state): exactly what
+    `scipy.signal.sosfilt(sos, channel)` returns."""
+    x = np.array(channel, dtype=np.float32, order="C").reshape(1, -1)
+    _sosfilt()(sos, x, np.zeros((1, sos.shape[0], 2), np.float32))
+    return x[0]
+
+
 def _hop_power(samples: np.ndarray, sample_rate: int, hop: int, weights: np.ndarray | None = None) -> np.ndarray:
     """Summed K-weighted power of consecutive `hop`-frame slices (the last, partial one dropped).
 
@@ -96,14 +138,12 @@ def _hop_power(samples: np.ndarray, sample_rate: int, hop: int, weights: np.ndar
     The filter runs in float32 (twice as fast); a test holds it to pyloudnorm's float64 within
     0.01 LU.
     """
-    from scipy.signal import sosfilt
-
-    sos = _k_weighting_sos(sample_rate).astype(np.float32)
+    sos = np.ascontiguousarray(_k_weighting_sos(sample_rate), dtype=np.float32)
     gains = _channel_gains(samples.shape[0], weights)
     count = samples.shape[1] // hop
 
     def channel_power(channel: int) -> np.ndarray:
-        filtered = sosfilt(sos, np.asarray(samples[channel], dtype=np.float32))[: count * hop]
+        filtered = _filter_k(sos, samples[channel])[: count * hop]
         shaped = filtered.reshape(count, hop)
         return gains[channel] * np.einsum("ij,ij->i", shaped, shaped, dtype=np.float64)
 
@@ -131,14 +171,17 @@ def _windowed_means(power: np.ndarray, sample_rate: int, window_s: float, step_s
 
 
 def _window_means(samples: np.ndarray, sample_rate: int, window_s: float, step_s: float,
-                  power: np.ndarray | None, weights: np.ndarray | None = None) -> np.ndarray:
+                  power: np.ndarray | None, weights: np.ndarray | None = None,
+                  hop_power: np.ndarray | None = None) -> np.ndarray:
     """Mean K-weighted power of `window_s` windows every `step_s`, on libebur128's grid: a
-    "100 ms" slice is (rate + 5) // 10 frames, and a window is a run of whole slices."""
+    "100 ms" slice is (rate + 5) // 10 frames, and a window is a run of whole slices.
+    `hop_power`: `_hop_power` of these samples at that slice, when already computed."""
     frames = samples.shape[1]
     hop = (sample_rate + 5) // 10 if abs(step_s - 0.1) < 1e-9 else int(round(step_s * sample_rate))
     slices = int(round(window_s / step_s))
     if power is None and abs(window_s / step_s - slices) < 1e-6 and frames >= slices * hop:
-        hop_power = _hop_power(samples, sample_rate, hop, weights)
+        if hop_power is None or abs(step_s - 0.1) > 1e-9:
+            hop_power = _hop_power(samples, sample_rate, hop, weights)
         count = hop_power.shape[0] - slices + 1
         cumulative = np.concatenate([[0.0], np.cumsum(hop_power)])
         return (cumulative[slices:slices + count] - cumulative[:count]) / (slices * hop)
@@ -153,10 +196,11 @@ def _lufs(mean_power: np.ndarray | float) -> np.ndarray:
 
 
 def integrated_loudness(samples: np.ndarray, sample_rate: int, *, power: np.ndarray | None = None,
-                        weights: np.ndarray | None = None) -> float:
+                        weights: np.ndarray | None = None, hop_power: np.ndarray | None = None) -> float:
     """Gated integrated loudness in LUFS (-inf for silence). Audio shorter than one 400 ms
     block is measured as a single block."""
-    blocks = _window_means(samples, sample_rate, BLOCK_S, round(BLOCK_S * (1 - BLOCK_OVERLAP), 6), power, weights)
+    blocks = _window_means(samples, sample_rate, BLOCK_S, round(BLOCK_S * (1 - BLOCK_OVERLAP), 6), power, weights,
+                           hop_power)
     levels = _lufs(blocks)
     above_absolute = levels >= ABSOLUTE_GATE_LUFS
     if not above_absolute.any():
@@ -170,20 +214,21 @@ def integrated_loudness(samples: np.ndarray, sample_rate: int, *, power: np.ndar
 
 def short_term_loudness(samples: np.ndarray, sample_rate: int, *, step_s: float = 0.1,
                         window_s: float = SHORT_TERM_S, power: np.ndarray | None = None,
-                        weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                        weights: np.ndarray | None = None, hop_power: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """(window centre times in s, loudness in LUFS) of sliding `window_s` windows."""
     window_s = min(window_s, samples.shape[1] / sample_rate)
-    means = _window_means(samples, sample_rate, window_s, step_s, power, weights)
+    means = _window_means(samples, sample_rate, window_s, step_s, power, weights, hop_power)
     times = np.arange(means.shape[0]) * step_s + window_s / 2
     return times, _lufs(means)
 
 
 def loudness_range(samples: np.ndarray, sample_rate: int, *, power: np.ndarray | None = None,
-                   weights: np.ndarray | None = None) -> float | None:
+                   weights: np.ndarray | None = None, hop_power: np.ndarray | None = None) -> float | None:
     """EBU Tech 3342 loudness range (LU) from 3 s short-term loudness; None under 3 s or for silence."""
     if samples.shape[1] < SHORT_TERM_S * sample_rate:
         return None
-    _, levels = short_term_loudness(samples, sample_rate, power=power, weights=weights)
+    _, levels = short_term_loudness(samples, sample_rate, power=power, weights=weights, hop_power=hop_power)
     levels = levels[levels >= ABSOLUTE_GATE_LUFS]
     if levels.size == 0:
         return None
@@ -194,6 +239,16 @@ def loudness_range(samples: np.ndarray, sample_rate: int, *, power: np.ndarray |
         return None
     low, high = np.percentile(levels, [10, 95])
     return float(high - low)
+
+
+def integrated_and_range(samples: np.ndarray, sample_rate: int, *, weights: np.ndarray | None = None
+                         ) -> tuple[float, float | None]:
+    """(integrated loudness, loudness range) from one K-weighting pass: both gate runs of the
+    same 100 ms slices. Equal to `integrated_loudness` and `loudness_range` called apart."""
+    hop = (sample_rate + 5) // 10
+    hop_power = _hop_power(samples, sample_rate, hop, weights) if samples.shape[1] >= 4 * hop else None
+    return (integrated_loudness(samples, sample_rate, weights=weights, hop_power=hop_power),
+            loudness_range(samples, sample_rate, weights=weights, hop_power=hop_power))
 
 
 def gain_to_target_db(measured_lufs: float, target_lufs: float) -> float | None:

@@ -47,8 +47,7 @@ _ROW = 32                 # frames per row of the block-Toeplitz product
 def _swr_taps(fractions: np.ndarray) -> np.ndarray:
     """libswresample's Kaiser-windowed sinc (filter_size 32, beta 9, no cutoff when upsampling)
     for interpolated points `fractions` (0..1) of a sample past frame n: [len, 32] over x[n-15..n+16]."""
-    from scipy.special import i0
-
+    i0 = np.i0  # numpy's: scipy.special would cost its import on every `analyze`
     i = np.arange(_TAPS)[None, :]
     x = np.pi * ((i - _CENTER) - fractions[:, None])
     with np.errstate(invalid="ignore", divide="ignore"):
