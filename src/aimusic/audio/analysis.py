@@ -21,6 +21,24 @@ SECTION_KERNEL_BLOCKS = 8    # checkerboard half-width: 4 s of context each side
 SECTION_MIN_NOVELTY = 0.3    # novelty (0..1) a change must reach: steady music stays under ~0.2
 SECTION_MIN_GAP_S = 4.0
 MIN_MUSICAL_FRAMES = 4096    # at the analysis rate: one chroma window
+THREADED = True              # levels and seam on a second thread (False: all on the caller's)
+
+
+class _Inline:
+    """The executor interface, run on the spot."""
+
+    class _Done:
+        def __init__(self, value):
+            self._value = value
+
+        def result(self):
+            return self._value
+
+    def submit(self, fn):
+        return self._Done(fn())
+
+    def shutdown(self):
+        pass
 
 
 def _mono_for_analysis(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
@@ -40,12 +58,17 @@ def estimate_key(mono: np.ndarray, rate: int, spectra: Spectra | None = None) ->
     return rhythm.estimate_key(spectra if spectra is not None else Spectra(mono, rate))
 
 
-def dominant_pitch(mono: np.ndarray, rate: int) -> dict | None:
-    """The strongest spectral peak of the whole file (Hz, nearest note, cents off)."""
-    n = 16384
-    if mono.shape[0] < n:
-        n = 1 << max(8, int(math.log2(max(mono.shape[0], 256))))
-    freqs, power = _welch(mono, rate, min(n, mono.shape[0]))
+def dominant_pitch(mono: np.ndarray, rate: int, spectra: Spectra | None = None) -> dict | None:
+    """The strongest spectral peak of the whole file (Hz, nearest note, cents off). With
+    `spectra`, its long STFT's mean (2.7 Hz bins to 5.5 kHz) serves, else a Welch average."""
+    if spectra is not None and mono.shape[0] / rate * spectra.pitch_rate >= spectra.pitch_n:
+        freqs = np.fft.rfftfreq(spectra.pitch_n, 1.0 / spectra.pitch_rate)
+        power = spectra.pitch_power().mean(axis=0, dtype=np.float64)
+    else:
+        n = 16384
+        if mono.shape[0] < n:
+            n = 1 << max(8, int(math.log2(max(mono.shape[0], 256))))
+        freqs, power = _welch(mono, rate, min(n, mono.shape[0]))
     power[freqs < 27.5] = 0.0  # below the piano's lowest A: DC and rumble, not pitch
     k = int(np.argmax(power))
     if power[k] <= 0 or k == 0 or k >= power.shape[0] - 1:
@@ -95,8 +118,9 @@ def section_boundaries(mono: np.ndarray, rate: int, spectra: Spectra | None = No
         return []
     mfcc = spectra.mfcc()[:, 1:]  # MFCC 0 is loudness: a crescendo is not a new section
     chroma = spectra.chroma()
+    chroma_hop = spectra.pitch_n // 4 / spectra.pitch_rate
     blocks = np.hstack([_block_means(mfcc, np.arange(mfcc.shape[0]) * rhythm.ONSET_HOP / rate, count),
-                        _block_means(chroma, np.arange(chroma.shape[0]) * rhythm.PITCH_HOP / rate, count)]).T
+                        _block_means(chroma, np.arange(chroma.shape[0]) * chroma_hop, count)]).T
     blocks = (blocks - blocks.mean(axis=1, keepdims=True)) / (blocks.std(axis=1, keepdims=True) + 1e-9)
     unit = blocks / (np.linalg.norm(blocks, axis=0, keepdims=True) + 1e-9)
     similarity = unit.T @ unit
@@ -118,17 +142,29 @@ def analyze(samples: np.ndarray, sample_rate: int) -> dict:
     """Everything `aimusic analyze` reports, as a JSON-ready dict."""
     from aimusic.audio.loop import beat_grid, seam_score
 
-    integrated, lra = loudness.integrated_and_range(samples, sample_rate)  # one filter pass for both
-    tp = peak.true_peak(samples, sample_rate)
+    from concurrent.futures import ThreadPoolExecutor
+
+    # the levels (K-weighting filter, true-peak matrix products) and the loop seam run in C with
+    # the GIL released: measure them on a second core while this one does the musical features
+    pool = ThreadPoolExecutor(max_workers=1) if THREADED else _Inline()
+    levels = pool.submit(lambda: (*loudness.integrated_and_range(samples, sample_rate),  # one pass for both
+                                  peak.true_peak(samples, sample_rate)))
+
+    def seam_or_none() -> dict | None:
+        try:
+            return seam_score(samples, sample_rate)
+        except Exception:  # too short to judge
+            return None
+
+    seam_job = pool.submit(seam_or_none)
     mono, rate = _mono_for_analysis(samples, sample_rate)
     spectra = Spectra(mono, rate)  # one set of STFTs for beats, key and sections
     # musical features need some signal: under ~0.2 s (or digital silence) there is none to read
     musical = bool(np.any(mono)) and mono.shape[0] >= MIN_MUSICAL_FRAMES
     grid = beat_grid(samples, sample_rate, spectra=spectra) if musical else {"tempo": None, "beats": np.zeros(0)}
-    try:
-        seam = seam_score(samples, sample_rate)
-    except Exception:  # too short to judge
-        seam = None
+    integrated, lra, tp = levels.result()
+    seam = seam_job.result()
+    pool.shutdown()
     return {
         "duration_s": round(samples.shape[1] / sample_rate, 4),
         "sample_rate": int(sample_rate),
@@ -145,7 +181,7 @@ def analyze(samples: np.ndarray, sample_rate: int) -> dict:
         "beat_count": int(len(grid["beats"])),
         "beats_s": [round(float(b) / sample_rate, 3) for b in grid["beats"]],
         "key": estimate_key(mono, rate, spectra) if musical else None,
-        "dominant_pitch": dominant_pitch(mono, rate) if musical else None,
+        "dominant_pitch": dominant_pitch(mono, rate, spectra) if musical else None,
         "silent_regions": [list(r) for r in fades.silent_regions(samples, sample_rate)],
         "sections_s": section_boundaries(mono, rate, spectra) if musical else [],
         "loop_seam": seam,

@@ -47,11 +47,12 @@ def _level(samples: np.ndarray, sample_rate: int, lufs: float | None = None,
             "duration_s": round(samples.shape[1] / sample_rate, 4)}
 
 
-def limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic: bool = False
-          ) -> tuple[np.ndarray, dict[str, Any]]:
-    """True-peak limit to `ceiling_dbtp`; `periodic` audio (a loop) is limited as heard, wrapped."""
+def limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic: bool = False, *,
+          on_candidate=None, owned: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
+    """True-peak limit to `ceiling_dbtp`; `periodic` audio (a loop) is limited as heard, wrapped.
+    `on_candidate`/`owned`: as `peak.limit_true_peak` (not for periodic audio)."""
     if not periodic:
-        return peak.limit_true_peak(samples, sample_rate, ceiling_dbtp)
+        return peak.limit_true_peak(samples, sample_rate, ceiling_dbtp, on_candidate=on_candidate, owned=owned)
     # A loop is heard wrapped: limit three copies and keep the middle one, so the lookahead sees
     # across the wrap and the gain at the end leads into the gain at the start.
     frames = samples.shape[1]
@@ -61,11 +62,15 @@ def limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic: 
 
 def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, ceiling_dbtp: float | None,
               *, periodic: bool = False, measured_lufs: float | None = None,
-              weights: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+              weights: np.ndarray | None = None, on_candidate=None) -> tuple[np.ndarray, dict[str, Any]]:
     """Gain to `target_lufs` (BS.1770 integrated), then true-peak limit to `ceiling_dbtp`.
 
     Limiting lowers the loudness a little; when it costs more than 0.2 LU the gain is re-aimed
     and the limiter runs again (twice at most), as a mastering engineer would.
+
+    `on_candidate(out)`: called with each limited result before it is verified (its true peak
+    where the gain moved, its loudness), so an encode can start while those measurements run;
+    the array returned is the last one offered, or one never offered (no limiting was needed).
     """
     report: dict[str, Any] = {"target_lufs": target_lufs, "ceiling_dbtp": ceiling_dbtp}
     if target_lufs is not None and ceiling_dbtp is None:
@@ -85,10 +90,14 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
             gain_db = step
     out = samples
     for round_ in range(3):
-        out = (source * np.float32(db_to_gain(gain_db))).astype(np.float32)
+        out = (source * np.float32(db_to_gain(gain_db))).astype(np.float32, copy=False)
+        if out is source:  # pragma: no cover - numpy always returns a new array here
+            out = out.copy()
         limited = False
         if ceiling_dbtp is not None:
-            out, limiter = limit(out, sample_rate, ceiling_dbtp, periodic)
+            # `out` is this round's own array: the limiter may work in it rather than on a copy
+            out, limiter = limit(out, sample_rate, ceiling_dbtp, periodic,
+                                 on_candidate=None if periodic else on_candidate, owned=not periodic)
             report["limiter"] = limiter
             if round_ == 0:
                 # true peak scales with gain: the limiter's first measure gives the source's for free
@@ -110,14 +119,51 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
     return out, report
 
 
+class EncodeAhead:
+    """Encodes while the last measurements run: `offer(samples)` (a `normalize` candidate) starts
+    `encode(samples)` on a second thread (libsndfile's FLAC/WAV encoders release the GIL);
+    `result(final)` returns the encode of `final`: the one already under way when `final` was
+    offered, else one run now. Encodes of candidates that were not final go to `discard`."""
+
+    def __init__(self, encode, discard=None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._encode, self._discard = encode, discard
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._jobs: list[tuple[np.ndarray, Any]] = []
+
+    def offer(self, samples: np.ndarray) -> None:
+        self._jobs.append((samples, self._pool.submit(self._encode, samples)))
+
+    def result(self, final: np.ndarray) -> Any:
+        found, failure = None, None
+        for samples, job in self._jobs:
+            try:
+                value = job.result()
+            except Exception as exc:  # re-raised below only if it was the final encode's
+                value, failure = None, (exc if samples is final else failure)
+                continue
+            if samples is final and found is None:
+                found = (value,)
+            elif self._discard is not None:
+                self._discard(value)
+        self._pool.shutdown()
+        if found is not None:
+            return found[0]
+        if failure is not None:
+            raise failure
+        return self._encode(final)
+
+
 def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None = None,
            true_peak_dbtp: float | None = None, fade_in_s: float = 0.0, fade_out_s: float | None = None,
            trim_silence: bool = False, loop: bool = False, length_s: float | None = None,
            output_rate: int | None = None, fade_in_shape: str = fades.DEFAULT_FADE_IN,
            fade_out_shape: str = fades.DEFAULT_FADE_OUT, channel_weights: np.ndarray | None = None,
-           ) -> tuple[np.ndarray, int, dict[str, Any]]:
+           on_candidate=None) -> tuple[np.ndarray, int, dict[str, Any]]:
     """Run the finishing chain; returns (samples, sample_rate, report). `channel_weights`: BS.1770
-    weights per channel (`loudness.channel_weights` of the file's layout); default by count."""
+    weights per channel (`loudness.channel_weights` of the file's layout); default by count.
+    `on_candidate`: as `normalize` (e.g. `EncodeAhead.offer`); not used for loops."""
     check_samples(samples, sample_rate)
     for name, value in (("fade_in", fade_in_s), ("fade_out", fade_out_s)):
         if value is not None and (not math.isfinite(value) or value < 0):
@@ -168,7 +214,8 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
     if loudness_lufs is not None or true_peak_dbtp is not None:
         untouched = samples is original
         samples, level_report = normalize(samples, sample_rate, loudness_lufs, true_peak_dbtp, periodic=loop,
-                                          measured_lufs=input_lufs if untouched else None, weights=weights)
+                                          measured_lufs=input_lufs if untouched else None, weights=weights,
+                                          on_candidate=None if loop else on_candidate)
         if untouched and not loop:
             input_true_peak = level_report.pop("source_true_peak_dbtp", None)
         level_report.pop("source_true_peak_dbtp", None)

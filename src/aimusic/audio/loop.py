@@ -60,7 +60,9 @@ def seam_score(samples: np.ndarray, sample_rate: int) -> dict:
         raise InputError("audio is too short to judge a loop seam", field="audio")
     wrapped = np.concatenate([mono[-n:], mono[:n]])
     wrap_disc = _join_discontinuity(wrapped, n)
-    pairs = np.maximum(_second_difference(mono)[1:], _second_difference(mono)[:-1])
+    steps = _second_difference(mono)
+    pairs = np.maximum(steps[1:], steps[:-1])
+    del steps
     # Reference: what the track itself does often. Sharp onsets (a click track, drum hits) are
     # rare as samples but common as 10 ms blocks, so the blocks' maxima count too: a wrap that
     # lands on an onset like every other beat is not a click.

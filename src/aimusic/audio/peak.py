@@ -243,13 +243,17 @@ def _segments(over: np.ndarray, reach: int, frames: int) -> list[tuple[int, int]
 
 
 def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float = -1.0, *,
-                    lookahead_ms: float = 1.5, release_ms: float = 60.0) -> tuple[np.ndarray, dict]:
+                    lookahead_ms: float = 1.5, release_ms: float = 60.0, on_candidate=None,
+                    owned: bool = False) -> tuple[np.ndarray, dict]:
     """Lookahead brick-wall limiter: the result's true peak is <= `ceiling_dbtp`, guaranteed.
 
     Returns (limited samples, report). The gain curve is shared by all channels (no image
     shift) and is computed only around the frames that need it; everything else is left
     bit-identical. A final check re-measures the true peak where the gain moved and, if the
     gain's own movement pushed an interpolated value over, tightens the ceiling and runs again.
+    `on_candidate(out)`: called with each pass's output before that check (it is not changed
+    afterwards; an encode can start on it). `owned`: `samples` may be modified in place (the
+    caller made it and keeps no other use of it), which spares a copy on the first pass.
     """
     ceiling = db_to_gain(ceiling_dbtp)
     frames = samples.shape[1]
@@ -265,9 +269,20 @@ def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float =
         return samples, report
     reach = 2 * (attack + release) + 2  # how far a reduction's gain curve can spread
     out = samples
+    kept: list[tuple[int, int, np.ndarray]] = []
     for attempt in range(6):
         segments = _segments(envelope > target, reach, frames)
-        out = samples.copy()
+        if owned and attempt == 0:
+            # limit in place; keep what the segments held, should another pass need the input
+            kept = [(start, stop, samples[:, start:stop].copy()) for start, stop in segments]
+            out = samples
+        else:
+            if kept:  # the input again, in a new array: the one offered before is left as it was
+                samples = samples.copy()
+                for start, stop, held in kept:
+                    samples[:, start:stop] = held
+                kept = []
+            out = samples.copy()
         touched = np.zeros(frames, bool)
         smallest_gain = 1.0
         limited = 0
@@ -278,6 +293,8 @@ def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float =
             smallest_gain = min(smallest_gain, float(gain.min()))
             limited += int(np.count_nonzero(gain < 0.9999))
         report["passes"] = attempt + 1
+        if on_candidate is not None:
+            on_candidate(out)
         # untouched frames keep their measured envelope; re-measure only where the gain moved
         checked = true_peak_envelope(out, sample_rate, floor=0.0, within=touched)
         after = max(float(envelope[~touched].max(initial=0.0)), float(checked[touched].max(initial=0.0)))
@@ -287,6 +304,8 @@ def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float =
     else:  # pragma: no cover - converges in 1-2 passes; a static trim is the last resort
         out = (out * (ceiling / after) * db_to_gain(-0.01)).astype(np.float32)
         after = true_peak(out, sample_rate)
+        if on_candidate is not None:
+            on_candidate(out)
     report["max_reduction_db"] = round(-gain_to_db(smallest_gain), 3)
     report["limited_frames"] = limited
     report["true_peak_dbtp"] = _db(after)

@@ -11,7 +11,7 @@ Everything starts from the mono signal at 22.05 kHz (`ANALYSIS_RATE`):
   onset peak (sub-frame), then a straight grid (offset + period x index) fitted by least squares.
   The tempo reported is that grid's, 60 / period; when the beats fit it (a steady tempo) they
   are reported on the grid itself, so tempo and beats always agree.
-- Key: per-frame chroma of the long STFT (52 Hz - 2.1 kHz, each frame normalised), averaged, and
+- Key: per-frame chroma of the long STFT (at 11.025 kHz; 52 Hz - 2.1 kHz, each frame normalised), averaged, and
   correlated with the 24 rotated Krumhansl-Kessler profiles.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 
 ANALYSIS_RATE = 22050
 ONSET_N, ONSET_HOP = 1024, 256
-PITCH_N, PITCH_HOP = 8192, 2048
+PITCH_RATE, PITCH_N = 11025, 4096   # hop a quarter window; 2.7 Hz bins up to 5.5 kHz (past the piano's top C)
 MEL_BANDS = 40
 # the flux peaks as a hit enters the leading half of the centred window, ~11 ms before the hit
 # itself (measured on clicks and drum hits at 22.05 kHz): beats are reported at the hit
@@ -138,11 +138,32 @@ class Spectra:
         basis[0] /= math.sqrt(2.0)
         return self.log_mel() @ basis.T.astype(np.float32)
 
+    @property
+    def pitch_rate(self) -> int:
+        return min(self.rate, PITCH_RATE)
+
+    @property
+    def pitch_n(self) -> int:
+        return PITCH_N if self.pitch_rate == PITCH_RATE else 1 << int(round(math.log2(PITCH_N * self.pitch_rate / PITCH_RATE)))
+
+    def pitch_power(self) -> np.ndarray:
+        """Power spectra of the long STFT, [frames, pitch_n // 2 + 1], at `pitch_rate`."""
+        if "pitch" not in self._cache:
+            mono = self.mono
+            if self.rate > PITCH_RATE:
+                import soxr
+
+                mono = soxr.resample(mono, self.rate, PITCH_RATE, quality="HQ").astype(np.float32)
+            n = self.pitch_n
+            self._cache["pitch"] = _power_spectrum(mono, n, n // 4)
+        return self._cache["pitch"]
+
     def chroma(self) -> np.ndarray:
-        """[frames at PITCH_HOP, 12], each frame scaled to a maximum of 1 (silent frames 0)."""
+        """[frames at a quarter of the long window, 12], each frame scaled to a maximum of 1
+        (silent frames 0)."""
         if "chroma" not in self._cache:
-            magnitude = np.sqrt(_power_spectrum(self.mono, PITCH_N, PITCH_HOP))
-            chroma = magnitude @ _chroma_filters(self.rate, PITCH_N).T
+            magnitude = np.sqrt(self.pitch_power())
+            chroma = magnitude @ _chroma_filters(self.pitch_rate, self.pitch_n).T
             top = chroma.max(axis=1, keepdims=True)
             self._cache["chroma"] = np.where(top > 1e-6 * max(float(top.max()), 1e-30), chroma / np.maximum(top, 1e-30),
                                              0.0)

@@ -45,15 +45,35 @@ def lossy_rate(fmt: str, rate: int) -> int | None:
     return None
 
 
+def staged_encode(path: Path, rate: int, fmt: str):
+    """`encode(samples)` writing a StagedFile beside `path` (for `EncodeAhead`), and its `discard`."""
+    from aimusic.audio.io import write_audio
+    from aimusic.output.staging import StagedFile
+
+    parent = path.parent if str(path.parent) else Path(".")
+
+    def encode(samples: Any):
+        staged = StagedFile(parent, "." + fmt)
+        try:
+            write_audio(staged.path, samples, rate, fmt)
+        except BaseException:
+            staged.close()
+            raise
+        return staged
+
+    return encode, lambda staged: staged.close()
+
+
 def write_audio_file(path: Path, samples: Any, rate: int, fmt: str, ceiling_dbtp: float | None,
-                     *, target_lufs: float | None = None, retarget: Any = None) -> dict:
+                     *, target_lufs: float | None = None, retarget: Any = None, encoded: Any = None) -> dict:
     """Encode into an unnamed staged file, then give it its name in one rename.
 
     A lossy encode (MP3/Ogg) is decoded and measured: when its integrated loudness is more than
     0.15 LU off `target_lufs` or its true peak over the ceiling, `retarget(loudness_offset_db,
     ceiling_offset_db)` re-runs the finishing with aims moved by what the encoder did, and the
     file is encoded again (at most MAX_LOSSY_TRIES encodes, the closest one kept). The returned
-    figures are the decoded file's."""
+    figures are the decoded file's. `encoded`: a StagedFile already holding `samples` encoded
+    as `fmt` (see `staged_encode`), lossless formats only; it is used instead of encoding again."""
     from aimusic.audio.finish import LOSSY_LOUDNESS_TOLERANCE_LU, check_decoded
     from aimusic.audio.io import db_to_gain, read_audio, write_audio
     from aimusic.output.staging import StagedFile
@@ -67,8 +87,11 @@ def write_audio_file(path: Path, samples: Any, rate: int, fmt: str, ceiling_dbtp
     trims = 0
     try:
         for attempt in range(MAX_LOSSY_TRIES):
-            staged = StagedFile(parent, "." + fmt)
-            write_audio(staged.path, samples, rate, fmt)
+            if encoded is not None and not lossy and attempt == 0:
+                staged, encoded = encoded, None
+            else:
+                staged = StagedFile(parent, "." + fmt)
+                write_audio(staged.path, samples, rate, fmt)
             if not lossy:
                 kept = staged
                 break
