@@ -39,7 +39,8 @@ PHASES = np.array([_PHASE_0, _PHASE_1, _PHASE_1[::-1], _PHASE_0[::-1]])  # phase
 FFMPEG_RATE = 192000      # ffmpeg's ebur128 resamples to this rate for its true peak
 _TAPS = 32                # one window of samples serves both meters: x[n-15 .. n+16]
 _CENTER = 15
-_BLOCK = 2048
+_BLOCK = 256                # frames per block: the unit that is interpolated or skipped whole
+_CHUNK_FRAMES = 1 << 17
 _MARGIN = 16
 _ROW = 32                 # frames per row of the block-Toeplitz product
 
@@ -170,12 +171,13 @@ def true_peak_envelope(samples: np.ndarray, sample_rate: int, *, floor: float = 
     width = _MARGIN + _BLOCK + reach
     offsets = np.arange(width) - _MARGIN
     block_env = np.zeros((candidates.size, _BLOCK), np.float32)
-    for chunk in range(0, candidates.size, 64):  # 64 blocks at a time keeps the product in cache
-        chosen = candidates[chunk:chunk + 64]
+    per_chunk = max(1, _CHUNK_FRAMES // _BLOCK)  # a chunk at a time keeps the product in cache
+    for chunk in range(0, candidates.size, per_chunk):
+        chosen = candidates[chunk:chunk + per_chunk]
         index = chosen[:, None] * _BLOCK + offsets[None, :]
         outside = (index < 0) | (index >= frames)
         clipped = np.clip(index, 0, frames - 1)
-        part = block_env[chunk:chunk + 64]
+        part = block_env[chunk:chunk + per_chunk]
         for channel in range(samples.shape[0]):
             data = np.asarray(samples[channel], dtype=np.float32)
             windows = data[clipped]
