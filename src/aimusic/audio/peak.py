@@ -111,7 +111,8 @@ def overshoot_bound(sample_rate: int) -> float:
 
 
 def sample_peak(samples: np.ndarray) -> float:
-    return float(np.abs(samples).max()) if samples.size else 0.0
+    # max and -min: the same figure as max(|x|), without an |x| array the size of the file
+    return max(float(samples.max()), -float(samples.min())) if samples.size else 0.0
 
 
 def _frame_abs_max(samples: np.ndarray) -> np.ndarray:
@@ -134,20 +135,36 @@ def _interpolated_max(windows: np.ndarray, matrix: np.ndarray, columns: int) -> 
 
 
 def true_peak_envelope(samples: np.ndarray, sample_rate: int, *, floor: float = 0.0,
-                       within: np.ndarray | None = None) -> np.ndarray:
+                       within: np.ndarray | None = None, frame_peaks: np.ndarray | None = None) -> np.ndarray:
     """Per frame (max over channels) the largest |value| either meter reads between this frame
     and the next (the frame's own sample included), float32 [frames].
 
     Blocks that cannot reach `floor` (by the bank's overshoot bound) are not interpolated;
     their frames hold the plain sample magnitude, which is below `floor` there anyway. With
-    `within` (bool per frame), only blocks holding a True frame are interpolated.
+    `within` (bool per frame), only blocks holding a True frame are measured: frames of the
+    other blocks read 0. `frame_peaks`: `_frame_abs_max(samples)`, when already computed.
     """
     frames = samples.shape[1]
     blocks = -(-frames // _BLOCK)
     full = np.zeros(blocks * _BLOCK, np.float32)
-    full[:frames] = _frame_abs_max(samples)
     if frames == 0:
         return full
+    marked = None
+    if within is not None:
+        marks = np.zeros(blocks * _BLOCK, bool)
+        marks[:frames] = within
+        marked = marks.reshape(blocks, _BLOCK).any(axis=1)
+        # only the marked blocks and their neighbours (for the bound) need their magnitudes
+        near = marked.copy()
+        near[1:] |= marked[:-1]
+        near[:-1] |= marked[1:]
+        for first, last in _runs(near):
+            lo, hi = first * _BLOCK, min(frames, last * _BLOCK)
+            full[lo:hi] = _frame_abs_max(samples[:, lo:hi])
+    elif frame_peaks is not None:
+        full[:frames] = frame_peaks
+    else:
+        full[:frames] = _frame_abs_max(samples)
     matrix, bound_factor = _toeplitz(sample_rate)
     columns = matrix.shape[1] // _ROW
     if columns == 0 or not meter_bank(sample_rate)[0].size:
@@ -161,10 +178,8 @@ def true_peak_envelope(samples: np.ndarray, sample_rate: int, *, floor: float = 
         raise AssertionError
     bound = np.maximum(core, np.maximum(left, right)) * bound_factor
     wanted = bound >= floor
-    if within is not None:
-        marks = np.zeros(blocks * _BLOCK, bool)
-        marks[:frames] = within
-        wanted &= marks.reshape(blocks, _BLOCK).any(axis=1)
+    if marked is not None:
+        wanted &= marked
     candidates = np.flatnonzero(wanted)
     if candidates.size == 0:
         return full[:frames]
@@ -194,12 +209,19 @@ def true_peak_envelope(samples: np.ndarray, sample_rate: int, *, floor: float = 
     return full[:frames]
 
 
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[first, last) index ranges of the True runs in a bool array."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
 def true_peak(samples: np.ndarray, sample_rate: int) -> float:
     """Largest true peak (linear) that ffmpeg's ebur128 or libebur128 reads."""
-    peak = sample_peak(samples)
+    frame_peaks = _frame_abs_max(samples) if samples.size else np.zeros(0, np.float32)
+    peak = float(frame_peaks.max()) if frame_peaks.size else 0.0
     if peak == 0.0:
         return 0.0
-    return float(true_peak_envelope(samples, sample_rate, floor=peak).max())
+    return float(true_peak_envelope(samples, sample_rate, floor=peak, frame_peaks=frame_peaks).max())
 
 
 def true_peak_db(samples: np.ndarray, sample_rate: int) -> float:
@@ -263,7 +285,10 @@ def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float =
     release = max(attack, int(round(release_ms * 1e-3 * sample_rate)))
     target = ceiling * db_to_gain(-0.02)  # a hair of margin so one pass nearly always suffices
     # floor <= the sample peak makes the envelope's max the exact true peak as well
-    envelope = true_peak_envelope(samples, sample_rate, floor=min(target, sample_peak(samples)))
+    frame_peaks = _frame_abs_max(samples) if frames else np.zeros(0, np.float32)
+    peak = float(frame_peaks.max()) if frames else 0.0
+    envelope = true_peak_envelope(samples, sample_rate, floor=min(target, peak), frame_peaks=frame_peaks)
+    del frame_peaks
     before = float(envelope.max()) if envelope.size else 0.0
     report = {"ceiling_dbtp": ceiling_dbtp, "input_true_peak_dbtp": _db(before), "max_reduction_db": 0.0,
               "limited_frames": 0, "passes": 0, "true_peak_dbtp": _db(before)}
