@@ -81,3 +81,26 @@ def test_finish_cli_flac_is_the_finished_samples(tmp_path, wav_file):
     assert rate == RATE and np.abs(written.T - samples).max() < 2 ** -22  # 24-bit of the same samples
     assert result["report"]["output"]["true_peak_dbtp"] <= -1.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.flac", "source.wav"]  # no stray staged files
+
+
+@pytest.mark.parametrize("rate", [44100, 48000, 96000])
+def test_loudness_after_limiting_is_the_measured_one(rate):
+    """Only the slices near the limiter's work are filtered again; the figure is the full measure's."""
+    from aimusic.audio import loudness
+    from aimusic.audio.peak import limit_true_peak
+
+    source = music_like(20, rate)
+    gain = 1.35  # peaks a little over the ceiling, as most finishing does
+    gained = (source * np.float32(gain)).astype(np.float32)
+    edits: list = []
+    limited, report = limit_true_peak(gained.copy(), rate, -1.0, edits=edits)
+    assert report["passes"] >= 1 and edits
+    base = loudness.slice_power(source, rate)
+    quick = loudness.edited_integrated_loudness(limited, rate, base, gain, edits)
+    assert quick == pytest.approx(loudness.integrated_loudness(limited, rate), abs=1e-4)
+    heavy: list = []
+    squashed, _ = limit_true_peak((source * np.float32(4)).astype(np.float32), rate, -1.0, edits=heavy)
+    assert loudness.edited_integrated_loudness(squashed, rate, base, 4.0, heavy) is None  # measure it whole
+    # untouched files: no edits, scale only
+    assert loudness.edited_integrated_loudness(gained, rate, base, gain, []) == pytest.approx(
+        loudness.integrated_loudness(gained, rate), abs=1e-4)

@@ -48,11 +48,12 @@ def _level(samples: np.ndarray, sample_rate: int, lufs: float | None = None,
 
 
 def limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic: bool = False, *,
-          on_candidate=None, owned: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
+          on_candidate=None, owned: bool = False, edits: list | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """True-peak limit to `ceiling_dbtp`; `periodic` audio (a loop) is limited as heard, wrapped.
-    `on_candidate`/`owned`: as `peak.limit_true_peak` (not for periodic audio)."""
+    `on_candidate`/`owned`/`edits`: as `peak.limit_true_peak` (not for periodic audio)."""
     if not periodic:
-        return peak.limit_true_peak(samples, sample_rate, ceiling_dbtp, on_candidate=on_candidate, owned=owned)
+        return peak.limit_true_peak(samples, sample_rate, ceiling_dbtp, on_candidate=on_candidate, owned=owned,
+                                    edits=edits)
     # A loop is heard wrapped: limit three copies and keep the middle one, so the lookahead sees
     # across the wrap and the gain at the end leads into the gain at the start.
     frames = samples.shape[1]
@@ -62,7 +63,8 @@ def limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic: 
 
 def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, ceiling_dbtp: float | None,
               *, periodic: bool = False, measured_lufs: float | None = None,
-              weights: np.ndarray | None = None, on_candidate=None) -> tuple[np.ndarray, dict[str, Any]]:
+              weights: np.ndarray | None = None, on_candidate=None,
+              measured_power: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Gain to `target_lufs` (BS.1770 integrated), then true-peak limit to `ceiling_dbtp`.
 
     Limiting lowers the loudness a little; when it costs more than 0.2 LU the gain is re-aimed
@@ -71,6 +73,11 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
     `on_candidate(out)`: called with each limited result before it is verified (its true peak
     where the gain moved, its loudness), so an encode can start while those measurements run;
     the array returned is the last one offered, or one never offered (no limiting was needed).
+    `measured_power`: `loudness.slice_power` of `samples` (with `measured_lufs`), when known.
+
+    The loudness after limiting is not measured from scratch: the output is the gained input
+    except where the limiter worked, so only the slices near those stretches are filtered again
+    (`loudness.edited_integrated_loudness`).
     """
     report: dict[str, Any] = {"target_lufs": target_lufs, "ceiling_dbtp": ceiling_dbtp}
     if target_lufs is not None and ceiling_dbtp is None:
@@ -80,8 +87,11 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
     gain_db = 0.0
     if target_lufs is not None:
         # the caller may already have measured these exact samples (finish's input report)
-        measured = measured_lufs if measured_lufs is not None else loudness.integrated_loudness(
-            samples, sample_rate, weights=weights)
+        if measured_lufs is None or measured_power is None:
+            measured_power = loudness.slice_power(samples, sample_rate, weights=weights)
+            measured_lufs = loudness.integrated_loudness(samples, sample_rate, weights=weights,
+                                                         hop_power=measured_power)
+        measured = measured_lufs
         step = loudness.gain_to_target_db(measured, target_lufs)
         if step is None:
             report["skipped"] = "silent audio has no loudness to normalise"
@@ -96,8 +106,10 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
         limited = False
         if ceiling_dbtp is not None:
             # `out` is this round's own array: the limiter may work in it rather than on a copy
+            edits: list[tuple[int, int]] = []
             out, limiter = limit(out, sample_rate, ceiling_dbtp, periodic,
-                                 on_candidate=None if periodic else on_candidate, owned=not periodic)
+                                 on_candidate=None if periodic else on_candidate, owned=not periodic,
+                                 edits=None if periodic else edits)
             report["limiter"] = limiter
             if round_ == 0:
                 # true peak scales with gain: the limiter's first measure gives the source's for free
@@ -108,7 +120,12 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
         if not limited:  # a plain gain moves integrated loudness by exactly that many dB
             report["integrated_lufs"] = round(measured + gain_db, 2)
             break
-        achieved = loudness.integrated_loudness(out, sample_rate, weights=weights)
+        achieved = None
+        if not periodic and measured_power is not None:
+            achieved = loudness.edited_integrated_loudness(out, sample_rate, measured_power,
+                                                           db_to_gain(gain_db), edits, weights=weights)
+        if achieved is None:
+            achieved = loudness.integrated_loudness(out, sample_rate, weights=weights)
         report["integrated_lufs"] = round(achieved, 2)
         shortfall = target_lufs - achieved
         if abs(shortfall) <= LOUDNESS_TOLERANCE_LU or round_ == 2:
@@ -177,7 +194,8 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
     if true_peak_dbtp is not None and not -20.0 <= true_peak_dbtp <= 0.0:
         raise InputError("--true-peak must be between -20 and 0 dBTP", field="true_peak")
     weights = channel_weights
-    input_lufs = loudness.integrated_loudness(samples, sample_rate, weights=weights)
+    input_power = loudness.slice_power(samples, sample_rate, weights=weights)
+    input_lufs = loudness.integrated_loudness(samples, sample_rate, weights=weights, hop_power=input_power)
     report: dict[str, Any] = {"input": None, "steps": []}  # "input" is filled in last (see below)
     original, original_rate = samples, sample_rate
     # every step returns a new array: while `samples is original`, what was measured on it holds
@@ -215,6 +233,7 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
         untouched = samples is original
         samples, level_report = normalize(samples, sample_rate, loudness_lufs, true_peak_dbtp, periodic=loop,
                                           measured_lufs=input_lufs if untouched else None, weights=weights,
+                                          measured_power=input_power if untouched else None,
                                           on_candidate=None if loop else on_candidate)
         if untouched and not loop:
             input_true_peak = level_report.pop("source_true_peak_dbtp", None)

@@ -268,7 +268,7 @@ def _segments(over: np.ndarray, reach: int, frames: int) -> list[tuple[int, int]
 
 def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float = -1.0, *,
                     lookahead_ms: float = 1.5, release_ms: float = 60.0, on_candidate=None,
-                    owned: bool = False) -> tuple[np.ndarray, dict]:
+                    owned: bool = False, edits: list | None = None) -> tuple[np.ndarray, dict]:
     """Lookahead brick-wall limiter: the result's true peak is <= `ceiling_dbtp`, guaranteed.
 
     Returns (limited samples, report). The gain curve is shared by all channels (no image
@@ -278,6 +278,7 @@ def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float =
     `on_candidate(out)`: called with each pass's output before that check (it is not changed
     afterwards; an encode can start on it). `owned`: `samples` may be modified in place (the
     caller made it and keeps no other use of it), which spares a copy on the first pass.
+    `edits`: a list that receives the frame ranges the returned samples differ from the input in.
     """
     ceiling = db_to_gain(ceiling_dbtp)
     frames = samples.shape[1]
@@ -333,6 +334,9 @@ def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float =
         after = true_peak(out, sample_rate)
         if on_candidate is not None:
             on_candidate(out)
+        segments = None  # the whole file changed
+    if edits is not None:
+        edits[:] = [(0, frames)] if segments is None else segments
     report["max_reduction_db"] = round(-gain_to_db(smallest_gain), 3)
     report["limited_frames"] = limited
     report["true_peak_dbtp"] = _db(after)
