@@ -96,7 +96,7 @@ def main() -> None:
     print(f"  FLAC encode (24-bit)          {encode_s:7.3f} s")
     print(f"finish (loudness + true peak + FLAC encode): {chain_s:.3f} s  (target < 0.5 s; encode overlapped "
           f"with the last measurements)")
-    print(f"  the same, one step after another:          {sequential_s:.3f} s")
+    print(f"  the same, one step after another:          {sequential_s:.3f} s ({CPU_TIMES['sequential']:.3f} s CPU)")
     print(f"  the same plus reading the WAV:             {full_s:.3f} s")
     print(f"baseline (read WAV + write FLAC, no processing): {baseline:.3f} s")
     print(f"ratio finish-with-read / baseline: {full_s / baseline:.2f}x")

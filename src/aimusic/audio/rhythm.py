@@ -45,12 +45,13 @@ MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 
 
 
 def _frames(mono: np.ndarray, n: int, hop: int) -> np.ndarray:
-    """Centred frames (n/2 zeros either side, as librosa pads), Hann-windowed, float32 [count, n]."""
-    padded = np.zeros(mono.shape[0] + n, np.float32)
+    """Centred frames (n/2 zeros either side, as librosa pads), Hann-windowed, float64 [count, n]
+    (numpy's float64 FFT is about 3x faster than its float32 one)."""
+    padded = np.zeros(mono.shape[0] + n, np.float64)
     padded[n // 2:n // 2 + mono.shape[0]] = mono
     count = 1 + (padded.shape[0] - n) // hop
-    view = np.lib.stride_tricks.as_strided(padded, (count, n), (hop * 4, 4), writeable=False)
-    return view * np.hanning(n + 1)[:-1].astype(np.float32)  # periodic Hann
+    view = np.lib.stride_tricks.as_strided(padded, (count, n), (hop * 8, 8), writeable=False)
+    return view * np.hanning(n + 1)[:-1]  # periodic Hann
 
 
 def _power_spectrum(mono: np.ndarray, n: int, hop: int) -> np.ndarray:
