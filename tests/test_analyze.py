@@ -35,7 +35,7 @@ def write(tmp_path, name, samples, rate=RATE, subtype="FLOAT"):
 def analyze():
     from aimusic.audio.analysis import analyze as run
 
-    run(music_like(3, 22050), 22050)  # librosa compiles with numba on first use; pay it once
+    run(music_like(3, 22050), 22050)  # nothing to compile any more; kept as a smoke run
     return run
 
 
@@ -59,7 +59,13 @@ def test_a4_tone_key_pitch_and_levels(analyze):
     assert result["dominant_pitch"]["hz"] == pytest.approx(440.0, abs=0.5)
     assert result["tempo_bpm"] is None  # a steady tone has no pulse
     assert result["silent_regions"] == [] and result["sections_s"] == []
-    assert result["true_peak_dbtp"] == pytest.approx(-6.02, abs=0.05)
+    # libebur128 reads the sine's own -6.02; ffmpeg reads the abrupt start higher (its resampler
+    # mirrors the first samples into its history): the true peak is the higher of the two
+    from judges import ffmpeg_levels, libebur128_levels
+
+    assert libebur128_levels(tone(440.0), RATE)["true_peak_dbtp"] == pytest.approx(-6.02, abs=0.01)
+    # (at 44.1 kHz, ffmpeg's 640 phases are read on a 16-point grid plus its worst-case miss, 0.042 dB)
+    assert result["true_peak_dbtp"] == pytest.approx(ffmpeg_levels(tone(440.0), RATE)["true_peak_dbtp"], abs=0.05)
     assert result["loop_seam"]["seamless"]  # 6 s of 440 Hz is a whole number of cycles
 
 

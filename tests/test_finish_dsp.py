@@ -10,6 +10,7 @@ from aimusic.audio import fades, loudness, peak
 from aimusic.audio.finish import PRESETS, apply_preset, finish, normalize, set_length
 from aimusic.audio.loop import SEAM_THRESHOLD, crossfaded_loop, make_loop, seam_score
 from aimusic.errors import InputError, UsageError
+from judges import ffmpeg_levels, libebur128_levels
 
 
 def reference_true_peak_db(samples: np.ndarray) -> float:
@@ -52,15 +53,44 @@ def mixes():
 
 
 # -- loudness --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("rate", [44100, 48000])
-def test_integrated_loudness_matches_pyloudnorm(rate):
-    import pyloudnorm
-
-    for seed in range(3):
-        x = music_like(5, rate, 100 + 20 * seed, seed=seed) * (0.2 + 0.3 * seed)
+@pytest.mark.parametrize("rate", [8000, 11025, 22050, 44100, 48000, 88200, 96000, 192000])
+def test_integrated_loudness_matches_libebur128_and_ffmpeg(rate):
+    for seed in range(2):
+        x = music_like(4.05, rate, 100 + 20 * seed, seed=seed) * (0.2 + 0.3 * seed)
         ours = loudness.integrated_loudness(x, rate)
-        theirs = pyloudnorm.Meter(rate).integrated_loudness(x.T.astype(np.float64))
-        assert ours == pytest.approx(theirs, abs=0.01)
+        assert ours == pytest.approx(libebur128_levels(x, rate)["lufs"], abs=0.02)
+        assert ours == pytest.approx(ffmpeg_levels(x, rate)["lufs"], abs=0.05)  # ffmpeg: 0.01 LU steps
+
+
+def test_multichannel_weights_follow_the_layout():
+    import pyebur128
+
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((6, 4 * 48000)) * np.array([0.1, 0.1, 0.05, 0.3, 0.08, 0.02])[:, None]).astype(np.float32)
+    # six channels with no layout are 5.1: FL FR FC LFE BL BR, LFE excluded, surrounds 1.41
+    ours = loudness.integrated_loudness(x, 48000)
+    assert ours == pytest.approx(libebur128_levels(x, 48000)["lufs"], abs=0.02)
+    assert ours == pytest.approx(ffmpeg_levels(x, 48000)["lufs"], abs=0.05)
+    # a stated layout wins: 6.0 (FL FR FC BC SL SR) has no LFE and its back centre weighs 1.0
+    types = pyebur128.ChannelType
+    layout = ["FL", "FR", "FC", "BC", "SL", "SR"]
+    weights = loudness.channel_weights(6, layout)
+    assert list(weights) == [1.0, 1.0, 1.0, 1.0, 1.41, 1.41]
+    judge = libebur128_levels(x, 48000, [types.LEFT, types.RIGHT, types.CENTER, types.M_PLUS_180,
+                                          types.LEFT_SURROUND, types.RIGHT_SURROUND])
+    assert loudness.integrated_loudness(x, 48000, weights=weights) == pytest.approx(judge["lufs"], abs=0.02)
+
+
+def test_channel_layout_is_read_from_a_wave_extensible_mask(tmp_path):
+    import subprocess
+
+    from aimusic.audio.io import channel_layout
+
+    path = tmp_path / "six.wav"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "anoisesrc=d=0.5:a=0.1",
+                    "-af", "pan=6.0|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0", str(path)], check=True)
+    assert channel_layout(path) == ["FL", "FR", "FC", "BC", "SL", "SR"]
+    assert channel_layout(tmp_path) is None
 
 
 def test_loudness_of_silence_is_minus_infinity_and_short_audio_is_measured():
@@ -85,8 +115,14 @@ def test_true_peak_finds_the_intersample_peak():
     n = np.arange(48000)
     x = (0.5 * np.sin(np.pi / 2 * n + np.pi / 4))[None, :].astype(np.float32)
     sample_db = 20 * np.log10(np.abs(x).max())
-    assert peak.true_peak_db(x, 48000) == pytest.approx(sample_db + 3.01, abs=0.15)
-    assert peak.true_peak_db(x, 48000) == pytest.approx(reference_true_peak_db(x), abs=1e-4)
+    faded = fades.fade_out(fades.fade_in(x, 48000, 0.05), 48000, 0.05)
+    assert peak.true_peak_db(faded, 48000) == pytest.approx(sample_db + 3.01, abs=0.01)
+    # an abrupt loud start reads 0.6 dB higher still on ffmpeg (its resampler mirrors the first
+    # samples into its history): what the meters users trust read is what we read
+    ours = peak.true_peak_db(x, 48000)
+    assert ours > sample_db + 3.5
+    assert ours == pytest.approx(max(ffmpeg_levels(x, 48000)["true_peak_dbtp"],
+                                     libebur128_levels(x, 48000)["true_peak_dbtp"]), abs=0.01)
 
 
 def test_true_peak_block_skipping_is_exact():
@@ -94,21 +130,20 @@ def test_true_peak_block_skipping_is_exact():
     for trial in range(4):
         x = music_like(3, 44100, seed=trial) * rng.uniform(0.1, 2.0)
         x[:, rng.integers(0, x.shape[1], 20)] *= 1.8  # isolated spikes in otherwise skippable blocks
-        assert peak.true_peak_db(x, 44100) == pytest.approx(reference_true_peak_db(x), abs=1e-4)
+        every_block = float(peak.true_peak_envelope(x, 44100, floor=0.0).max())
+        assert peak.true_peak(x, 44100) == every_block
 
 
 @pytest.mark.parametrize("over_db", [0.5, 3.0, 9.0])
 def test_limiter_guarantees_the_ceiling_and_leaves_the_rest_alone(over_db):
     from scipy.signal import butter, sosfiltfilt
 
-    # Music-like, band-limited to 16 kHz as real masters are. The guarantee is for the BS.1770
-    # Annex 2 meter; soxr's far longer filter reads content near 16 kHz up to ~0.15 dB higher
-    # (full-band noise bursts: ~0.7 dB), which is what the -1 dBTP headroom is there to absorb.
+    # Music-like, band-limited to 16 kHz as real masters are; the ceiling holds on both outside meters
     x = sosfiltfilt(butter(8, 16000, fs=48000, output="sos"), music_like(5, 48000, seed=4), axis=1)
     x = (x / np.abs(x).max() * 10 ** (over_db / 20) * 10 ** (-1 / 20)).astype(np.float32)
     out, report = peak.limit_true_peak(x, 48000, -1.0)
-    assert reference_true_peak_db(out) <= -1.0 + 1e-6
-    assert soxr_true_peak_db(out, 48000) <= -1.0 + 0.2  # a second, independent meter nearly agrees
+    assert ffmpeg_levels(out, 48000)["true_peak_dbtp"] <= -1.0
+    assert libebur128_levels(out, 48000)["true_peak_dbtp"] <= -1.0
     assert report["true_peak_dbtp"] <= -1.0
     untouched = np.all(out == x, axis=0)
     assert untouched.any() or over_db > 5  # far from the peaks the signal is bit-identical
@@ -136,7 +171,8 @@ def test_presets_hit_loudness_within_half_an_lu_and_never_exceed_true_peak(prese
         out, report = apply_preset(x, rate, preset)
         measured = loudness.integrated_loudness(out, rate)
         assert abs(measured - target) <= 0.5, (name, measured)
-        assert reference_true_peak_db(out) <= ceiling + 1e-6, name
+        assert ffmpeg_levels(out, rate)["true_peak_dbtp"] <= ceiling, name
+        assert libebur128_levels(out, rate)["true_peak_dbtp"] <= ceiling, name
         assert report["preset"] == preset and out.dtype == np.float32 and out.shape == x.shape
 
 

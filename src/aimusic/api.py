@@ -173,14 +173,35 @@ def finish(audio: str | Path, *, output: str | Path | None = None, output_dir: s
         loudness = settings["loudness"]
         if true_peak is None:
             true_peak = settings["true_peak"]
-    samples, rate = read_audio(source)
-    samples, rate, report = run_finish(
-        samples, rate, loudness_lufs=loudness, true_peak_dbtp=true_peak, fade_in_s=fade_in,
-        fade_out_s=fade_out, trim_silence=trim_silence, loop=loop, length_s=length,
-        output_rate=sample_rate or lossy_rate(out_fmt, rate), fade_in_shape=fade_in_shape,
-        fade_out_shape=fade_out_shape)
+    from aimusic.audio.io import channel_layout
+    from aimusic.audio.loudness import channel_weights
+
+    source_samples, source_rate = read_audio(source)
     ceiling = true_peak if true_peak is not None else (-1.0 if loudness is not None else None)
-    report["encode"] = write_audio_file(out_path, samples, rate, out_fmt, ceiling)
+
+    def chain(loudness_offset: float = 0.0, ceiling_offset: float = 0.0, on_candidate: Any = None
+              ) -> tuple[Any, int, dict[str, Any]]:
+        return run_finish(
+            source_samples, source_rate, loudness_lufs=None if loudness is None else loudness + loudness_offset,
+            true_peak_dbtp=None if ceiling is None else max(-20.0, ceiling + ceiling_offset), fade_in_s=fade_in,
+            fade_out_s=fade_out, trim_silence=trim_silence, loop=loop, length_s=length,
+            output_rate=sample_rate or lossy_rate(out_fmt, source_rate), fade_in_shape=fade_in_shape,
+            fade_out_shape=fade_out_shape, on_candidate=on_candidate,
+            channel_weights=channel_weights(source_samples.shape[0], channel_layout(source)))
+
+    ahead = None
+    if out_fmt in ("wav", "flac") and not sample_rate:
+        # lossless at the source rate: encode the limited result while its last measurements run
+        from aimusic.audio.finish import EncodeAhead
+        from aimusic.output.files import staged_encode
+
+        ahead = EncodeAhead(*staged_encode(out_path, source_rate, out_fmt))
+    samples, rate, report = chain(on_candidate=ahead.offer if ahead else None)
+    encoded = ahead.result(samples) if ahead else None
+    report["encode"] = write_audio_file(out_path, samples, rate, out_fmt, ceiling, target_lufs=loudness,
+                                        retarget=lambda lo, co: chain(lo, co)[0], encoded=encoded)
+    if "decoded" in report["encode"]:  # a lossy file: what a listener's decoder plays is the output
+        report["output"] = {**report["encode"]["decoded"]}
     if match_video is not None:
         report["match_video"] = {"file": str(match_video), "duration_s": round(length or 0.0, 6)}
     return {"input": str(source), "output": str(out_path), "format": out_fmt, "sample_rate": rate,

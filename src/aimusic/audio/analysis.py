@@ -1,7 +1,8 @@
 """What a file is, measured: levels, tempo, key, silences, sections, loopability.
 
-`analyze` returns plain JSON-ready numbers. Tempo, key and sections use librosa (imported
-lazily, it compiles with numba on first use); levels use `aimusic.audio.loudness`/`peak`.
+`analyze` returns plain JSON-ready numbers. Tempo, beats, key and sections come from
+`aimusic.audio.rhythm` (numpy only: one set of STFTs serves them all, nothing is compiled per
+process); levels use `aimusic.audio.loudness`/`peak`.
 """
 
 from __future__ import annotations
@@ -12,57 +13,56 @@ import numpy as np
 
 from aimusic.audio import fades, loudness, peak
 from aimusic.audio.io import gain_to_db
+from aimusic.audio.rhythm import MAJOR_PROFILE, MINOR_PROFILE, NOTE_NAMES, Spectra  # noqa: F401 (re-exported)
+from aimusic.audio.rhythm import ANALYSIS_RATE, mono_for_analysis  # noqa: F401 (re-exported)
 
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-# Krumhansl-Kessler key profiles (probe-tone ratings), the usual chroma templates.
-MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-ANALYSIS_RATE = 22050
-_HOP = 512
+_mono_for_analysis = mono_for_analysis  # the name the edit analysis and tests use
+
 SECTION_BLOCK_S = 0.5        # features are averaged into half-second blocks before comparing
 SECTION_KERNEL_BLOCKS = 8    # checkerboard half-width: 4 s of context each side of a boundary
 SECTION_MIN_NOVELTY = 0.3    # novelty (0..1) a change must reach: steady music stays under ~0.2
 SECTION_MIN_GAP_S = 4.0
 MIN_MUSICAL_FRAMES = 4096    # at the analysis rate: one chroma window
+THREADED = True              # levels and seam on a second thread (False: all on the caller's)
 
 
-def _mono_for_analysis(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
-    from aimusic.audio.io import resample
+class _Inline:
+    """The executor interface, run on the spot."""
 
-    rate = min(sample_rate, ANALYSIS_RATE)
-    mono = resample(samples.mean(axis=0, keepdims=True), sample_rate, rate, quality="HQ")[0]
-    return np.ascontiguousarray(mono, dtype=np.float32), rate
+    class _Done:
+        def __init__(self, value):
+            self._value = value
+
+        def result(self):
+            return self._value
+
+    def submit(self, fn):
+        return self._Done(fn())
+
+    def shutdown(self):
+        pass
 
 
-def estimate_key(mono: np.ndarray, rate: int) -> dict | None:
+def estimate_key(mono: np.ndarray, rate: int, spectra: Spectra | None = None) -> dict | None:
     """Key from the track's mean chroma correlated with the 24 rotated major/minor templates."""
-    import librosa
+    from aimusic.audio import rhythm
 
     if not np.any(mono):
         return None
-    chroma = librosa.feature.chroma_stft(y=mono, sr=rate, n_fft=4096, hop_length=_HOP)
-    profile = chroma.mean(axis=1)
-    if not np.isfinite(profile).all() or profile.std() == 0:
-        return None
-    best = None
-    for mode, template in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
-        for tonic in range(12):
-            r = float(np.corrcoef(profile, np.roll(template, tonic))[0, 1])
-            if best is None or r > best[0]:
-                best = (r, tonic, mode)
-    r, tonic, mode = best
-    return {"tonic": NOTE_NAMES[tonic], "mode": mode, "name": f"{NOTE_NAMES[tonic]} {mode}",
-            "confidence": round(r, 3)}
+    return rhythm.estimate_key(spectra if spectra is not None else Spectra(mono, rate))
 
 
-def dominant_pitch(mono: np.ndarray, rate: int) -> dict | None:
-    """The strongest spectral peak of the whole file (Hz, nearest note, cents off)."""
-    n = 16384
-    if mono.shape[0] < n:
-        n = 1 << max(8, int(math.log2(max(mono.shape[0], 256))))
-    from scipy.signal import welch
-
-    freqs, power = welch(mono, fs=rate, nperseg=min(n, mono.shape[0]), window="hann")
+def dominant_pitch(mono: np.ndarray, rate: int, spectra: Spectra | None = None) -> dict | None:
+    """The strongest spectral peak of the whole file (Hz, nearest note, cents off). With
+    `spectra`, its long STFT's mean (2.7 Hz bins to 5.5 kHz) serves, else a Welch average."""
+    if spectra is not None and mono.shape[0] / rate * spectra.pitch_rate >= spectra.pitch_n:
+        freqs = np.fft.rfftfreq(spectra.pitch_n, 1.0 / spectra.pitch_rate)
+        power = spectra.pitch_power().mean(axis=0, dtype=np.float64)
+    else:
+        n = 16384
+        if mono.shape[0] < n:
+            n = 1 << max(8, int(math.log2(max(mono.shape[0], 256))))
+        freqs, power = _welch(mono, rate, min(n, mono.shape[0]))
     power[freqs < 27.5] = 0.0  # below the piano's lowest A: DC and rumble, not pitch
     k = int(np.argmax(power))
     if power[k] <= 0 or k == 0 or k >= power.shape[0] - 1:
@@ -77,21 +77,44 @@ def dominant_pitch(mono: np.ndarray, rate: int) -> dict | None:
             "cents": round((midi - nearest) * 100, 1)}
 
 
-def section_boundaries(mono: np.ndarray, rate: int) -> list[float]:
+def _welch(mono: np.ndarray, rate: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean periodogram of half-overlapping Hann segments with their means removed (the shape of
+    scipy.signal.welch's defaults; only the peak's position matters here)."""
+    step = max(1, n // 2)
+    count = 1 + (mono.shape[0] - n) // step
+    segments = np.lib.stride_tricks.as_strided(mono, (count, n), (step * mono.strides[0], mono.strides[0]),
+                                               writeable=False).astype(np.float64)
+    segments = segments - segments.mean(axis=1, keepdims=True)
+    window = np.hanning(n + 1)[:-1]
+    spectrum = np.fft.rfft(segments * window, axis=1)
+    return np.fft.rfftfreq(n, 1.0 / rate), (spectrum.real ** 2 + spectrum.imag ** 2).mean(axis=0)
+
+
+def _block_means(features: np.ndarray, times: np.ndarray, count: int) -> np.ndarray:
+    """[count, dims] means of the frames (at `times`, s) falling in each `SECTION_BLOCK_S` block."""
+    block = np.floor(times / SECTION_BLOCK_S).astype(int)
+    inside = block < count
+    sums = np.zeros((count, features.shape[1]))
+    np.add.at(sums, block[inside], features[inside])
+    counts = np.bincount(block[inside], minlength=count)[:, None]
+    return sums / np.maximum(counts, 1)
+
+
+def section_boundaries(mono: np.ndarray, rate: int, spectra: Spectra | None = None) -> list[float]:
     """Times (s) where the music changes character: Foote novelty on a self-similarity matrix of
     timbre (MFCC) and harmony (chroma), peaks at least `SECTION_MIN_GAP_S` apart."""
-    import librosa
-    from scipy.signal import find_peaks
+    from aimusic.audio import rhythm
 
-    block = max(1, int(round(SECTION_BLOCK_S * rate / _HOP)))
-    mfcc = librosa.feature.mfcc(y=mono, sr=rate, n_mfcc=13, hop_length=_HOP)
-    chroma = librosa.feature.chroma_stft(y=mono, sr=rate, hop_length=_HOP)
-    features = np.vstack([mfcc[1:], chroma])  # MFCC 0 is loudness: a crescendo is not a new section
-    count = features.shape[1] // block
+    spectra = spectra if spectra is not None else Spectra(mono, rate)
+    count = int(mono.shape[0] / rate / SECTION_BLOCK_S)
     k = SECTION_KERNEL_BLOCKS
     if count < 2 * k + 1:
         return []
-    blocks = features[:, :count * block].reshape(features.shape[0], count, block).mean(axis=2)
+    mfcc = spectra.mfcc()[:, 1:]  # MFCC 0 is loudness: a crescendo is not a new section
+    chroma = spectra.chroma()
+    chroma_hop = spectra.pitch_n // 4 / spectra.pitch_rate
+    blocks = np.hstack([_block_means(mfcc, np.arange(mfcc.shape[0]) * rhythm.ONSET_HOP / rate, count),
+                        _block_means(chroma, np.arange(chroma.shape[0]) * chroma_hop, count)]).T
     blocks = (blocks - blocks.mean(axis=1, keepdims=True)) / (blocks.std(axis=1, keepdims=True) + 1e-9)
     unit = blocks / (np.linalg.norm(blocks, axis=0, keepdims=True) + 1e-9)
     similarity = unit.T @ unit
@@ -105,26 +128,37 @@ def section_boundaries(mono: np.ndarray, rate: int) -> list[float]:
     for centre in range(k, count - k):
         novelty[centre] = float((similarity[centre - k:centre + k, centre - k:centre + k] * kernel).sum())
     novelty = np.maximum(novelty, 0.0)  # 1.0: two blocks of features, each uniform, opposite
-    peaks, _ = find_peaks(novelty, height=SECTION_MIN_NOVELTY,
-                          distance=max(1, int(SECTION_MIN_GAP_S / SECTION_BLOCK_S)))
-    return [round(float(p * block * _HOP / rate), 2) for p in peaks]
+    peaks = rhythm.find_peaks(novelty, SECTION_MIN_NOVELTY, max(1, int(SECTION_MIN_GAP_S / SECTION_BLOCK_S)))
+    return [round(float(p * SECTION_BLOCK_S), 2) for p in peaks]
 
 
 def analyze(samples: np.ndarray, sample_rate: int) -> dict:
     """Everything `aimusic analyze` reports, as a JSON-ready dict."""
     from aimusic.audio.loop import beat_grid, seam_score
 
-    integrated = loudness.integrated_loudness(samples, sample_rate)
-    lra = loudness.loudness_range(samples, sample_rate)
-    tp = peak.true_peak(samples, sample_rate)
+    from concurrent.futures import ThreadPoolExecutor
+
+    # the levels (K-weighting filter, true-peak matrix products) and the loop seam run in C with
+    # the GIL released: measure them on a second core while this one does the musical features
+    pool = ThreadPoolExecutor(max_workers=1) if THREADED else _Inline()
+    levels = pool.submit(lambda: (*loudness.integrated_and_range(samples, sample_rate),  # one pass for both
+                                  peak.true_peak(samples, sample_rate)))
+
+    def seam_or_none() -> dict | None:
+        try:
+            return seam_score(samples, sample_rate)
+        except Exception:  # too short to judge
+            return None
+
+    seam_job = pool.submit(seam_or_none)
     mono, rate = _mono_for_analysis(samples, sample_rate)
+    spectra = Spectra(mono, rate)  # one set of STFTs for beats, key and sections
     # musical features need some signal: under ~0.2 s (or digital silence) there is none to read
     musical = bool(np.any(mono)) and mono.shape[0] >= MIN_MUSICAL_FRAMES
-    grid = beat_grid(samples, sample_rate) if musical else {"tempo": None, "beats": np.zeros(0)}
-    try:
-        seam = seam_score(samples, sample_rate)
-    except Exception:  # too short to judge
-        seam = None
+    grid = beat_grid(samples, sample_rate, spectra=spectra) if musical else {"tempo": None, "beats": np.zeros(0)}
+    integrated, lra, tp = levels.result()
+    seam = seam_job.result()
+    pool.shutdown()
     return {
         "duration_s": round(samples.shape[1] / sample_rate, 4),
         "sample_rate": int(sample_rate),
@@ -136,13 +170,14 @@ def analyze(samples: np.ndarray, sample_rate: int) -> dict:
         "sample_peak_dbfs": _round(gain_to_db(peak.sample_peak(samples)) if np.any(samples) else float("-inf")),
         "clipped_samples": peak.clipping_count(samples),
         # fewer than four beats is no pulse at all (a drone, a tone): no tempo to report
-        "tempo_bpm": _round(grid["tempo"]) if len(grid["beats"]) >= 4 else None,
+        # the fitted grid's tempo (60 / period) to 0.1 BPM: the beats below lie on that grid
+        "tempo_bpm": _round(grid["tempo"], 1) if len(grid["beats"]) >= 4 else None,
         "beat_count": int(len(grid["beats"])),
         "beats_s": [round(float(b) / sample_rate, 3) for b in grid["beats"]],
-        "key": estimate_key(mono, rate) if musical else None,
-        "dominant_pitch": dominant_pitch(mono, rate) if musical else None,
+        "key": estimate_key(mono, rate, spectra) if musical else None,
+        "dominant_pitch": dominant_pitch(mono, rate, spectra) if musical else None,
         "silent_regions": [list(r) for r in fades.silent_regions(samples, sample_rate)],
-        "sections_s": section_boundaries(mono, rate) if musical else [],
+        "sections_s": section_boundaries(mono, rate, spectra) if musical else [],
         "loop_seam": seam,
         "loopability": None if seam is None else round(1.0 / (1.0 + seam["score"]), 3),
     }

@@ -59,10 +59,17 @@ def fade_out(samples: np.ndarray, sample_rate: int, seconds: float, shape: str =
 def frame_levels_db(samples: np.ndarray, sample_rate: int, frame_s: float = 0.01) -> tuple[np.ndarray, int]:
     """RMS level (dBFS, all channels together) of consecutive frames; returns (levels, hop)."""
     hop = max(1, int(round(frame_s * sample_rate)))
-    count = -(-samples.shape[1] // hop)
-    padded = np.zeros((samples.shape[0], count * hop), np.float32)
-    padded[:, :samples.shape[1]] = samples
-    power = (padded.astype(np.float64) ** 2).reshape(samples.shape[0], count, hop).mean(axis=(0, 2))
+    frames = samples.shape[1]
+    count = -(-frames // hop)
+    whole = frames // hop
+    sums = np.zeros(count)
+    for channel in samples:  # float32 squares summed in float64, with no float64 copy of the file
+        shaped = np.asarray(channel[:whole * hop], dtype=np.float32).reshape(whole, hop)
+        sums[:whole] += np.einsum("ij,ij->i", shaped, shaped, dtype=np.float64)
+        if whole < count:
+            tail = np.asarray(channel[whole * hop:], dtype=np.float64)
+            sums[whole] += float(tail @ tail)
+    power = sums / (samples.shape[0] * hop)  # the last frame counts its missing samples as zeros
     with np.errstate(divide="ignore"):
         return 10 * np.log10(np.maximum(power, 1e-20)), hop
 

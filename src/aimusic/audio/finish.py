@@ -36,9 +36,9 @@ def length_fade_seconds(length_s: float) -> float:
 
 
 def _level(samples: np.ndarray, sample_rate: int, lufs: float | None = None,
-           true_peak_db: float | None = None) -> dict[str, float | None]:
+           true_peak_db: float | None = None, weights: np.ndarray | None = None) -> dict[str, float | None]:
     if lufs is None:
-        lufs = loudness.integrated_loudness(samples, sample_rate)
+        lufs = loudness.integrated_loudness(samples, sample_rate, weights=weights)
     if true_peak_db is None:
         tp = peak.true_peak(samples, sample_rate)
         true_peak_db = gain_to_db(tp) if tp > 0 else float("-inf")
@@ -47,10 +47,13 @@ def _level(samples: np.ndarray, sample_rate: int, lufs: float | None = None,
             "duration_s": round(samples.shape[1] / sample_rate, 4)}
 
 
-def _limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic: bool
-           ) -> tuple[np.ndarray, dict[str, Any]]:
+def limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic: bool = False, *,
+          on_candidate=None, owned: bool = False, edits: list | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """True-peak limit to `ceiling_dbtp`; `periodic` audio (a loop) is limited as heard, wrapped.
+    `on_candidate`/`owned`/`edits`: as `peak.limit_true_peak` (not for periodic audio)."""
     if not periodic:
-        return peak.limit_true_peak(samples, sample_rate, ceiling_dbtp)
+        return peak.limit_true_peak(samples, sample_rate, ceiling_dbtp, on_candidate=on_candidate, owned=owned,
+                                    edits=edits)
     # A loop is heard wrapped: limit three copies and keep the middle one, so the lookahead sees
     # across the wrap and the gain at the end leads into the gain at the start.
     frames = samples.shape[1]
@@ -59,11 +62,22 @@ def _limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, periodic:
 
 
 def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, ceiling_dbtp: float | None,
-              *, periodic: bool = False, measured_lufs: float | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+              *, periodic: bool = False, measured_lufs: float | None = None,
+              weights: np.ndarray | None = None, on_candidate=None,
+              measured_power: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Gain to `target_lufs` (BS.1770 integrated), then true-peak limit to `ceiling_dbtp`.
 
     Limiting lowers the loudness a little; when it costs more than 0.2 LU the gain is re-aimed
     and the limiter runs again (twice at most), as a mastering engineer would.
+
+    `on_candidate(out)`: called with each limited result before it is verified (its true peak
+    where the gain moved, its loudness), so an encode can start while those measurements run;
+    the array returned is the last one offered, or one never offered (no limiting was needed).
+    `measured_power`: `loudness.slice_power` of `samples` (with `measured_lufs`), when known.
+
+    The loudness after limiting is not measured from scratch: the output is the gained input
+    except where the limiter worked, so only the slices near those stretches are filtered again
+    (`loudness.edited_integrated_loudness`).
     """
     report: dict[str, Any] = {"target_lufs": target_lufs, "ceiling_dbtp": ceiling_dbtp}
     if target_lufs is not None and ceiling_dbtp is None:
@@ -73,7 +87,11 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
     gain_db = 0.0
     if target_lufs is not None:
         # the caller may already have measured these exact samples (finish's input report)
-        measured = measured_lufs if measured_lufs is not None else loudness.integrated_loudness(samples, sample_rate)
+        if measured_lufs is None or measured_power is None:
+            measured_power = loudness.slice_power(samples, sample_rate, weights=weights)
+            measured_lufs = loudness.integrated_loudness(samples, sample_rate, weights=weights,
+                                                         hop_power=measured_power)
+        measured = measured_lufs
         step = loudness.gain_to_target_db(measured, target_lufs)
         if step is None:
             report["skipped"] = "silent audio has no loudness to normalise"
@@ -82,10 +100,16 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
             gain_db = step
     out = samples
     for round_ in range(3):
-        out = (source * np.float32(db_to_gain(gain_db))).astype(np.float32)
+        out = (source * np.float32(db_to_gain(gain_db))).astype(np.float32, copy=False)
+        if out is source:  # pragma: no cover - numpy always returns a new array here
+            out = out.copy()
         limited = False
         if ceiling_dbtp is not None:
-            out, limiter = _limit(out, sample_rate, ceiling_dbtp, periodic)
+            # `out` is this round's own array: the limiter may work in it rather than on a copy
+            edits: list[tuple[int, int]] = []
+            out, limiter = limit(out, sample_rate, ceiling_dbtp, periodic,
+                                 on_candidate=None if periodic else on_candidate, owned=not periodic,
+                                 edits=None if periodic else edits)
             report["limiter"] = limiter
             if round_ == 0:
                 # true peak scales with gain: the limiter's first measure gives the source's for free
@@ -96,7 +120,12 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
         if not limited:  # a plain gain moves integrated loudness by exactly that many dB
             report["integrated_lufs"] = round(measured + gain_db, 2)
             break
-        achieved = loudness.integrated_loudness(out, sample_rate)
+        achieved = None
+        if not periodic and measured_power is not None:
+            achieved = loudness.edited_integrated_loudness(out, sample_rate, measured_power,
+                                                           db_to_gain(gain_db), edits, weights=weights)
+        if achieved is None:
+            achieved = loudness.integrated_loudness(out, sample_rate, weights=weights)
         report["integrated_lufs"] = round(achieved, 2)
         shortfall = target_lufs - achieved
         if abs(shortfall) <= LOUDNESS_TOLERANCE_LU or round_ == 2:
@@ -107,12 +136,51 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None, 
     return out, report
 
 
+class EncodeAhead:
+    """Encodes while the last measurements run: `offer(samples)` (a `normalize` candidate) starts
+    `encode(samples)` on a second thread (libsndfile's FLAC/WAV encoders release the GIL);
+    `result(final)` returns the encode of `final`: the one already under way when `final` was
+    offered, else one run now. Encodes of candidates that were not final go to `discard`."""
+
+    def __init__(self, encode, discard=None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._encode, self._discard = encode, discard
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._jobs: list[tuple[np.ndarray, Any]] = []
+
+    def offer(self, samples: np.ndarray) -> None:
+        self._jobs.append((samples, self._pool.submit(self._encode, samples)))
+
+    def result(self, final: np.ndarray) -> Any:
+        found, failure = None, None
+        for samples, job in self._jobs:
+            try:
+                value = job.result()
+            except Exception as exc:  # re-raised below only if it was the final encode's
+                value, failure = None, (exc if samples is final else failure)
+                continue
+            if samples is final and found is None:
+                found = (value,)
+            elif self._discard is not None:
+                self._discard(value)
+        self._pool.shutdown()
+        if found is not None:
+            return found[0]
+        if failure is not None:
+            raise failure
+        return self._encode(final)
+
+
 def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None = None,
            true_peak_dbtp: float | None = None, fade_in_s: float = 0.0, fade_out_s: float | None = None,
            trim_silence: bool = False, loop: bool = False, length_s: float | None = None,
            output_rate: int | None = None, fade_in_shape: str = fades.DEFAULT_FADE_IN,
-           fade_out_shape: str = fades.DEFAULT_FADE_OUT) -> tuple[np.ndarray, int, dict[str, Any]]:
-    """Run the finishing chain; returns (samples, sample_rate, report)."""
+           fade_out_shape: str = fades.DEFAULT_FADE_OUT, channel_weights: np.ndarray | None = None,
+           on_candidate=None) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """Run the finishing chain; returns (samples, sample_rate, report). `channel_weights`: BS.1770
+    weights per channel (`loudness.channel_weights` of the file's layout); default by count.
+    `on_candidate`: as `normalize` (e.g. `EncodeAhead.offer`); not used for loops."""
     check_samples(samples, sample_rate)
     for name, value in (("fade_in", fade_in_s), ("fade_out", fade_out_s)):
         if value is not None and (not math.isfinite(value) or value < 0):
@@ -125,7 +193,9 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
         raise InputError("--loudness must be between -70 and 0 LUFS", field="loudness")
     if true_peak_dbtp is not None and not -20.0 <= true_peak_dbtp <= 0.0:
         raise InputError("--true-peak must be between -20 and 0 dBTP", field="true_peak")
-    input_lufs = loudness.integrated_loudness(samples, sample_rate)
+    weights = channel_weights
+    input_power = loudness.slice_power(samples, sample_rate, weights=weights)
+    input_lufs = loudness.integrated_loudness(samples, sample_rate, weights=weights, hop_power=input_power)
     report: dict[str, Any] = {"input": None, "steps": []}  # "input" is filled in last (see below)
     original, original_rate = samples, sample_rate
     # every step returns a new array: while `samples is original`, what was measured on it holds
@@ -162,7 +232,9 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
     if loudness_lufs is not None or true_peak_dbtp is not None:
         untouched = samples is original
         samples, level_report = normalize(samples, sample_rate, loudness_lufs, true_peak_dbtp, periodic=loop,
-                                          measured_lufs=input_lufs if untouched else None)
+                                          measured_lufs=input_lufs if untouched else None, weights=weights,
+                                          measured_power=input_power if untouched else None,
+                                          on_candidate=None if loop else on_candidate)
         if untouched and not loop:
             input_true_peak = level_report.pop("source_true_peak_dbtp", None)
         level_report.pop("source_true_peak_dbtp", None)
@@ -179,7 +251,7 @@ def finish(samples: np.ndarray, sample_rate: int, *, loudness_lufs: float | None
                             "true_peak_dbtp": round(tp, 2) if math.isfinite(tp) else None,
                             "duration_s": round(samples.shape[1] / sample_rate, 4)}
     else:
-        report["output"] = _level(samples, sample_rate)
+        report["output"] = _level(samples, sample_rate, weights=weights)
     report["output"]["sample_rate"] = sample_rate
     return samples, sample_rate, report
 
@@ -206,6 +278,28 @@ def set_length(samples: np.ndarray, sample_rate: int, length_s: float, *, fade_s
     out = fades.fade_out(samples[:, :frames], sample_rate, fade_s, shape)
     report["fade_out_s"] = round(fade_s, 3)
     return out, report
+
+
+LOSSY_LOUDNESS_TOLERANCE_LU = 0.3
+
+
+def check_decoded(decoded: np.ndarray, rate: int, target_lufs: float | None, ceiling_dbtp: float | None
+                  ) -> tuple[bool, dict[str, Any], float, float]:
+    """Judge a decoded lossy file against the targets: (ok, its figures, loudness correction dB,
+    true-peak excess dB as a negative number, or 0)."""
+    lufs = loudness.integrated_loudness(decoded, rate)
+    tp = peak.true_peak_db(decoded, rate)
+    figures = {"integrated_lufs": round(lufs, 2) if math.isfinite(lufs) else None,
+               "true_peak_dbtp": round(tp, 2) if math.isfinite(tp) else None,
+               "duration_s": round(decoded.shape[1] / rate, 4), "sample_rate": rate, "decoded": True}
+    loud_step = 0.0
+    if target_lufs is not None and math.isfinite(lufs):
+        loud_step = target_lufs - lufs
+    ceiling_step = 0.0
+    if ceiling_dbtp is not None and math.isfinite(tp) and tp > ceiling_dbtp:
+        ceiling_step = ceiling_dbtp - tp
+    ok = abs(loud_step) <= LOSSY_LOUDNESS_TOLERANCE_LU * 0.5 and ceiling_step == 0.0
+    return ok, figures, loud_step, ceiling_step
 
 
 def apply_preset(samples: np.ndarray, sample_rate: int, preset_name: str) -> tuple[np.ndarray, dict[str, Any]]:

@@ -62,6 +62,40 @@ def audio_info(path: str | Path) -> dict:
             "format": info.format}
 
 
+# WAVE_FORMAT_EXTENSIBLE dwChannelMask bits, in channel order (Microsoft's speaker positions)
+_SPEAKER_BITS = ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC",
+                 "TFL", "TFC", "TFR", "TBL", "TBC", "TBR")
+
+
+def channel_layout(path: str | Path) -> list[str] | None:
+    """Speaker names per channel from a WAV file's WAVE_FORMAT_EXTENSIBLE channel mask (RIFF,
+    RF64), e.g. ["FL", "FR", "FC", "LFE", "BL", "BR"]; None when the file states none."""
+    import struct
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+            if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+                return None
+            for _ in range(64):  # the fmt chunk comes early; do not walk a huge file
+                chunk = handle.read(8)
+                if len(chunk) < 8:
+                    return None
+                kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if kind == b"fmt ":
+                    fmt = handle.read(min(size, 64))
+                    if len(fmt) < 24 or struct.unpack("<H", fmt[:2])[0] != 0xFFFE:
+                        return None
+                    channels = struct.unpack("<H", fmt[2:4])[0]
+                    mask = struct.unpack("<I", fmt[20:24])[0]
+                    names = [name for bit, name in enumerate(_SPEAKER_BITS) if mask >> bit & 1]
+                    return names[:channels] if len(names) >= channels and mask else None
+                handle.seek(size + (size & 1), 1)
+    except (OSError, struct.error):
+        return None
+    return None
+
+
 def read_audio(path: str | Path, *, max_seconds: float = MAX_READ_SECONDS) -> tuple[np.ndarray, int]:
     """Read any common audio file -> (float32 [channels, frames], sample_rate).
 

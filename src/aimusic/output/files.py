@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-MAX_LOSSY_TRIES = 3
+MAX_LOSSY_TRIES = 6
 
 
 def resolve_output_path(source: Path, output: str | None, fmt: str | None) -> tuple[Path, str]:
@@ -45,32 +45,92 @@ def lossy_rate(fmt: str, rate: int) -> int | None:
     return None
 
 
-def write_audio_file(path: Path, samples: Any, rate: int, fmt: str, ceiling_dbtp: float | None) -> dict:
-    """Encode into an unnamed staged file, then give it its name in one rename. Lossy encoders
-    can push the true peak up: decode, check, and re-encode a little quieter if they did."""
+def staged_encode(path: Path, rate: int, fmt: str):
+    """`encode(samples)` writing a StagedFile beside `path` (for `EncodeAhead`), and its `discard`."""
+    from aimusic.audio.io import write_audio
+    from aimusic.output.staging import StagedFile
+
+    parent = path.parent if str(path.parent) else Path(".")
+
+    def encode(samples: Any):
+        staged = StagedFile(parent, "." + fmt)
+        try:
+            write_audio(staged.path, samples, rate, fmt)
+        except BaseException:
+            staged.close()
+            raise
+        return staged
+
+    return encode, lambda staged: staged.close()
+
+
+def write_audio_file(path: Path, samples: Any, rate: int, fmt: str, ceiling_dbtp: float | None,
+                     *, target_lufs: float | None = None, retarget: Any = None, encoded: Any = None) -> dict:
+    """Encode into an unnamed staged file, then give it its name in one rename.
+
+    A lossy encode (MP3/Ogg) is decoded and measured: when its integrated loudness is more than
+    0.15 LU off `target_lufs` or its true peak over the ceiling, `retarget(loudness_offset_db,
+    ceiling_offset_db)` re-runs the finishing with aims moved by what the encoder did, and the
+    file is encoded again (at most MAX_LOSSY_TRIES encodes, the closest one kept). The returned
+    figures are the decoded file's. `encoded`: a StagedFile already holding `samples` encoded
+    as `fmt` (see `staged_encode`), lossless formats only; it is used instead of encoding again."""
+    from aimusic.audio.finish import LOSSY_LOUDNESS_TOLERANCE_LU, check_decoded
     from aimusic.audio.io import db_to_gain, read_audio, write_audio
-    from aimusic.audio.peak import true_peak_db
     from aimusic.output.staging import StagedFile
 
     info: dict[str, Any] = {"format": fmt, "sample_rate": rate}
     parent = path.parent if str(path.parent) else Path(".")
-    lossy = fmt in ("mp3", "ogg")
+    lossy = fmt in ("mp3", "ogg") and (ceiling_dbtp is not None or target_lufs is not None)
     staged = None
+    kept = None
+    loud_offset = ceiling_offset = 0.0
+    trims = 0
+    base = samples  # what a plain trim scales: the samples before this run of trims
     try:
         for attempt in range(MAX_LOSSY_TRIES):
-            staged = StagedFile(parent, "." + fmt)
-            write_audio(staged.path, samples, rate, fmt)
-            if not lossy or ceiling_dbtp is None:
+            if encoded is not None and not lossy and attempt == 0:
+                staged, encoded = encoded, None
+            else:
+                staged = StagedFile(parent, "." + fmt)
+                write_audio(staged.path, samples, rate, fmt)
+            if not lossy:
+                kept = staged
                 break
             decoded, decoded_rate = read_audio(staged.path)
-            measured = true_peak_db(decoded, decoded_rate)
-            info["decoded_true_peak_dbtp"] = round(measured, 3)
-            if measured <= ceiling_dbtp or attempt == MAX_LOSSY_TRIES - 1:
+            ok, figures, loud_step, ceiling_step = check_decoded(decoded, decoded_rate, target_lufs, ceiling_dbtp)
+            good = ceiling_step == 0.0 and abs(loud_step) <= LOSSY_LOUDNESS_TOLERANCE_LU
+            score = (not good, abs(loud_step) - ceiling_step * 10)
+            if kept is None or score < kept[0]:
+                if kept is not None:
+                    kept[1].close()
+                kept = (score, staged, figures, attempt + 1, loud_offset, ceiling_offset)
+            else:
+                staged.close()
+            if ok or attempt == MAX_LOSSY_TRIES - 1:
                 break
-            trim = ceiling_dbtp - measured - 0.1
-            samples = samples * db_to_gain(trim)
-            info["encoder_overshoot_trim_db"] = round(info.get("encoder_overshoot_trim_db", 0.0) + trim, 3)
-            staged.close()
+            # a hair over: the same samples a little quieter; the encoder is not linear, so the
+            # trim is 0.15 dB more than the excess (within the loudness tolerance)
+            trims = trims + 1 if -0.1 < ceiling_step < 0 else 0
+            trim = ceiling_step - 0.15 * max(1, trims) if ceiling_step < 0 else loud_step
+            small = -0.1 < ceiling_step <= 0 and abs(loud_step + min(0.0, trim)) <= LOSSY_LOUDNESS_TOLERANCE_LU * 0.9
+            if retarget is not None and not small:
+                # aim the finishing again by what the encoder did; its overshoot does not shrink
+                # in proportion to the limiter's ceiling, so the correction is overdone (1.5x)
+                loud_offset += loud_step
+                ceiling_offset += 1.5 * ceiling_step - 0.05 if ceiling_step < 0 else 0.0
+                samples = retarget(loud_offset, ceiling_offset)
+            else:  # a hair off: the same encode a little quieter or louder
+                if trims <= 1:
+                    base = samples
+                samples = base * db_to_gain(trim)
+                loud_offset += trim
+        if lossy:
+            _, staged, figures, encodes, loud_offset, ceiling_offset = kept
+            info.update({"decoded": figures, "encodes": encodes, "loudness_offset_db": round(loud_offset, 3),
+                         "ceiling_offset_db": round(ceiling_offset, 3),
+                         "decoded_true_peak_dbtp": figures["true_peak_dbtp"]})
+        else:
+            staged = kept
         temporary = parent / f".{path.name}.{os.getpid()}.new"
         staged.link(temporary)
         try:
@@ -81,4 +141,6 @@ def write_audio_file(path: Path, samples: Any, rate: int, fmt: str, ceiling_dbtp
     finally:
         if staged is not None:
             staged.close()
+        if lossy and kept is not None:
+            kept[1].close()
     return info

@@ -311,7 +311,7 @@ GLOSS = {
         "japanisch": "japanese", "koreanisch": "korean", "italienisch": "italian", "russisch": "russian",
         "instrumental": "instrumental", "teil": "part", "dann": "then", "zuerst": "first", "danach": "then", "um": "by", "den": "the", "das": "the",
         "die": "the", "der": "the", "ein": "a", "eine": "a", "einen": "a", "einem": "a", "einer": "a",
-        "eineinhalb": "1.5", "anderthalb": "1.5", "eine halbe minute": "half a minute", "auf": "to", "abschnitt": "section", "ende": "end", "outro": "outro",
+        "eineinhalb": "1.5", "anderthalb": "1.5", "eine halbe minute": "half a minute", "abschnitt": "section", "ende": "end", "outro": "outro",
     },
     "fr": {
         "pas cher": "cheap", "pas chère": "cheap", "bon marché": "cheap", "économique": "cheap", "budget": "budget",

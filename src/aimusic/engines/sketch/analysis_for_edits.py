@@ -1,7 +1,8 @@
 """Tempo, beat/bar grid and key of a source, for composing edits that fit it.
 
-Uses the shared analysers (aimusic.audio.loop.beat_grid, aimusic.audio.analysis.estimate_key),
-which import librosa lazily; librosa's numba code is compiled once per process (`warm_librosa`).
+Uses the shared analysers (aimusic.audio.loop.beat_grid, aimusic.audio.analysis.estimate_key):
+numpy only, nothing compiled per process. The tempo is the fitted beat grid's (60 / period),
+so an edit composes at the tempo the source's own beats keep.
 """
 
 from __future__ import annotations
@@ -12,20 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_BPM = 120.0
-_WARM = False
-
-
-def warm_librosa() -> None:
-    """Compile librosa's numba kernels once per process on a second of noise, so the first
-    real analysis is not the one that pays for it (and timings are honest)."""
-    global _WARM
-    if _WARM:
-        return
-    from aimusic.audio.loop import beat_grid
-
-    noise = np.random.default_rng(0).standard_normal((1, 22050)).astype(np.float32) * 0.1
-    beat_grid(noise, 22050)
-    _WARM = True
 
 
 def _extend(points: np.ndarray, period: float, total: int) -> np.ndarray:
@@ -103,20 +90,19 @@ def analyse_source(samples: np.ndarray, rate: int, *, bpm_hint: float | None = N
     from aimusic.audio.analysis import _mono_for_analysis, estimate_key
     from aimusic.audio.loop import beat_grid
 
-    warm_librosa()
     total = samples.shape[1]
     with warnings.catch_warnings():
-        # librosa warns (to stderr) about FFT sizes on very short sources; the estimates
-        # below fall back to defaults there, which the sidecar records.
-        warnings.simplefilter("ignore", UserWarning)
+        # very short sources give no estimates; the defaults used there are in the sidecar
+        warnings.simplefilter("ignore", RuntimeWarning)
         return _analyse(samples, rate, total, bpm_hint, key_hint, beat_grid, _mono_for_analysis, estimate_key)
 
 
 def _analyse(samples: np.ndarray, rate: int, total: int, bpm_hint: float | None, key_hint: str | None,
              beat_grid, mono_for_analysis, estimate_key) -> SourceGrid:
-    found = beat_grid(samples, rate)
+    mono, mono_rate = mono_for_analysis(samples, rate)
+    found = beat_grid(samples, rate, mono=mono)
     tempo = found.get("tempo")
-    tempo_from = "estimated (librosa beat tracker)"
+    tempo_from = "estimated (fitted beat grid)"
     if bpm_hint:
         tempo, tempo_from = float(bpm_hint), "given"
     elif not tempo or not np.isfinite(tempo) or tempo <= 0:
@@ -139,7 +125,6 @@ def _analyse(samples: np.ndarray, rate: int, total: int, bpm_hint: float | None,
     if key_hint:
         key, key_from = key_hint, "given"
     else:
-        mono, mono_rate = mono_for_analysis(samples, rate)
         estimate = estimate_key(mono, mono_rate)
         if estimate is None:
             key, key_from = "C major", "default (no pitch content)"

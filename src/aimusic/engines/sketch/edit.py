@@ -16,9 +16,12 @@ from aimusic.engines.base import EngineResult, RunContext, Take
 from aimusic.errors import InputError
 
 EDIT_CROSSFADE_S = 0.05
-# Subtypes the WAV/FLAC writers can reproduce exactly; the output keeps the source's so that
-# untouched samples are written back unchanged.
-EXACT_SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "PCM_U8", "PCM_S8", "FLOAT", "DOUBLE")
+# Subtypes the WAV/FLAC writers can reproduce exactly from the float32 samples read; the output
+# keeps the source's so that untouched samples are written back unchanged. Any other source
+# (lossy, 32-bit integer, float, or with samples above full scale) is written as 32-bit float,
+# which holds every decoded sample as it was read.
+EXACT_SUBTYPES = ("PCM_16", "PCM_24", "PCM_U8", "PCM_S8", "FLOAT")
+HOLDS_ANY_SAMPLE = "FLOAT"
 
 
 def read_source(request: Any) -> tuple[np.ndarray, int, str | None]:
@@ -33,7 +36,9 @@ def read_source(request: Any) -> tuple[np.ndarray, int, str | None]:
         subtype = audio_info(request.audio).get("subtype")
     except Exception:  # formats only PyAV reads have no soundfile subtype
         subtype = None
-    return samples, rate, subtype if subtype in EXACT_SUBTYPES else None
+    if subtype not in EXACT_SUBTYPES or float(np.abs(samples).max()) > 1.0:
+        subtype = HOLDS_ANY_SAMPLE
+    return samples, rate, subtype
 
 
 def _render_segment(tags: str, lyrics: str, seconds: float, seed: int, bpm: float, key: str, renderer: str,
@@ -175,13 +180,16 @@ def _remix(source: np.ndarray, rate: int, request: Any, grid: Any, common: dict)
     lead_in = (period - first_bar % period) % period   # bar 0 of the new piece sits before the start
     seconds = (total + lead_in) / rate
     new, composed = _render_segment(seconds=seconds, ending=True, form_kind=None, **common)
-    new = _match_level(new[:, lead_in:lead_in + total], source)
     strength = float(request.strength)
+    if strength <= 0.0:  # nothing of the new material: the source's own samples
+        return source, {"strength": strength, "lead_in_s": round(lead_in / rate, 4), "composed": composed}
+    new = _match_level(new[:, lead_in:lead_in + total], source)
     # Equal-power blend: 0 keeps the source, 1 is all new material.
     keep, add = np.float32(np.cos(strength * np.pi / 2)), np.float32(np.sin(strength * np.pi / 2))
     out = source * keep + new * add
     peak = float(np.abs(out).max())
-    if peak > 0.891:
-        out *= np.float32(0.891 / peak)
+    ceiling = max(0.891, float(np.abs(source).max()))  # never louder than the source allowed itself
+    if peak > ceiling:
+        out *= np.float32(ceiling / peak)
     return out.astype(np.float32), {"strength": strength, "lead_in_s": round(lead_in / rate, 4),
                                     "composed": composed}

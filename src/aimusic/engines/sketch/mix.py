@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 PEAK_CEILING_DBFS = -1.05   # a hair under -1 dBFS so 24-bit rounding never crosses it
+TRUE_PEAK_CEILING_DBTP = -1.0
 REVERB_DOWNSAMPLE = 4       # the reverb runs at a quarter of the rate: it is dark anyway, and 16x cheaper
 
 
@@ -119,11 +120,14 @@ def mix_buses(buses: list[Bus], sample_rate: int, frames: int, *, loop: bool, re
     if vinyl:
         out += vinyl_texture(frames, sample_rate, seed)
     # finish=False: the pre-master sum, for stems that share one master (sketch.voice.integrate)
-    return master(out) if finish else np.ascontiguousarray(out)
+    return master(out, sample_rate=sample_rate, periodic=loop) if finish else np.ascontiguousarray(out)
 
 
-def master(samples: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
-    """Soft-knee limiting of the few loudest peaks, then the peak set to the ceiling.
+def master(samples: np.ndarray, chunk: int = 1 << 16, *, sample_rate: int = 48000, periodic: bool = False
+           ) -> np.ndarray:
+    """Soft-knee limiting of the few loudest peaks, the sample peak set to the ceiling, then the
+    true peak held to -1 dBTP as ffmpeg and libebur128 read it (aimusic.audio.finish.limit;
+    `periodic` for loops, so the gain wraps).
 
     Works through the track in chunks that stay in the CPU cache (three passes over minutes of
     audio would otherwise cost more than the synthesis)."""
@@ -155,4 +159,6 @@ def master(samples: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
     scale = np.float32(10 ** (PEAK_CEILING_DBFS / 20) / max(limited_peak, 1e-12))
     for a in range(0, frames, chunk):
         x[:, a:a + chunk] *= scale
-    return x
+    from aimusic.audio.finish import limit
+
+    return limit(x, sample_rate, TRUE_PEAK_CEILING_DBTP, periodic)[0]

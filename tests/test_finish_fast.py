@@ -1,0 +1,106 @@
+"""The fast paths of finishing give the same result as the plain ones: the limiter in place, the
+encode started ahead of the last measurements, one loudness pass for integrated and range."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import music_like
+
+RATE = 48000
+
+
+def test_in_place_limiter_matches_the_copying_one():
+    from aimusic.audio.peak import limit_true_peak
+
+    loud = music_like(8, RATE) * np.float32(2.0)
+    plain, report = limit_true_peak(loud, RATE, -1.0)
+    offered = []
+    owned, owned_report = limit_true_peak(loud.copy(), RATE, -1.0, owned=True, on_candidate=offered.append)
+    assert report["passes"] >= 1 and np.array_equal(plain, owned) and report == owned_report
+    assert offered and offered[-1] is owned
+
+
+def test_normalize_offers_its_final_result_and_is_unchanged_by_it():
+    from aimusic.audio.finish import normalize
+
+    source = music_like(8, RATE)
+    plain, report = normalize(source, RATE, -9.0, -1.0)
+    offered = []
+    final, offered_report = normalize(source, RATE, -9.0, -1.0, on_candidate=offered.append)
+    assert np.array_equal(plain, final) and report == offered_report
+    assert offered[-1] is final
+    assert np.array_equal(source, music_like(8, RATE))  # the caller's samples are never touched
+
+
+def test_encode_ahead_keeps_only_the_final_encode():
+    from aimusic.audio.finish import EncodeAhead
+
+    discarded = []
+    ahead = EncodeAhead(lambda s: float(s.sum()), discard=discarded.append)
+    first, second = np.ones(4), np.full(4, 2.0)
+    ahead.offer(first)
+    ahead.offer(second)
+    assert ahead.result(second) == 8.0 and discarded == [4.0]
+    other = EncodeAhead(lambda s: float(s.sum()))
+    other.offer(first)
+    assert other.result(second) == 8.0  # never offered: encoded on the spot
+
+
+def test_one_pass_loudness_equals_the_separate_measures():
+    from aimusic.audio import loudness
+
+    x = music_like(12, RATE)
+    together = loudness.integrated_and_range(x, RATE)
+    assert together == (loudness.integrated_loudness(x, RATE), loudness.loudness_range(x, RATE))
+    short = music_like(0.3, RATE)
+    assert loudness.integrated_and_range(short, RATE) == (loudness.integrated_loudness(short, RATE), None)
+
+
+def test_the_filter_kernel_is_scipys_sosfilt():
+    from scipy.signal import sosfilt
+
+    from aimusic.audio import loudness
+
+    x = music_like(2, 44100)[0]
+    sos = loudness._k_weighting_sos(44100).astype(np.float32)
+    assert np.array_equal(loudness._filter_k(sos, x), sosfilt(sos, x))
+
+
+def test_finish_cli_flac_is_the_finished_samples(tmp_path, wav_file):
+    import soundfile as sf
+
+    from aimusic import api
+    from aimusic.audio.finish import finish
+    from aimusic.audio.io import read_audio
+
+    source = wav_file(6, RATE)
+    result = api.finish(source, output=tmp_path / "out.flac", loudness=-9.0)
+    written, rate = sf.read(result["output"], dtype="float32")
+    samples, _, _ = finish(*read_audio(source), loudness_lufs=-9.0, true_peak_dbtp=-1.0)
+    assert rate == RATE and np.abs(written.T - samples).max() < 2 ** -22  # 24-bit of the same samples
+    assert result["report"]["output"]["true_peak_dbtp"] <= -1.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.flac", "source.wav"]  # no stray staged files
+
+
+@pytest.mark.parametrize("rate", [44100, 48000, 96000])
+def test_loudness_after_limiting_is_the_measured_one(rate):
+    """Only the slices near the limiter's work are filtered again; the figure is the full measure's."""
+    from aimusic.audio import loudness
+    from aimusic.audio.peak import limit_true_peak
+
+    source = music_like(20, rate)
+    gain = 1.35  # peaks a little over the ceiling, as most finishing does
+    gained = (source * np.float32(gain)).astype(np.float32)
+    edits: list = []
+    limited, report = limit_true_peak(gained.copy(), rate, -1.0, edits=edits)
+    assert report["passes"] >= 1 and edits
+    base = loudness.slice_power(source, rate)
+    quick = loudness.edited_integrated_loudness(limited, rate, base, gain, edits)
+    assert quick == pytest.approx(loudness.integrated_loudness(limited, rate), abs=1e-4)
+    heavy: list = []
+    squashed, _ = limit_true_peak((source * np.float32(4)).astype(np.float32), rate, -1.0, edits=heavy)
+    assert loudness.edited_integrated_loudness(squashed, rate, base, 4.0, heavy) is None  # measure it whole
+    # untouched files: no edits, scale only
+    assert loudness.edited_integrated_loudness(gained, rate, base, gain, []) == pytest.approx(
+        loudness.integrated_loudness(gained, rate), abs=1e-4)
