@@ -370,9 +370,11 @@ class ElevenLabsOptions(EngineOptions):
     model_id: Literal["music_v1", "music_v2", "music_v2_5"] | None = Field(
         None, description="ElevenLabs: the music model (music_v1 is the API default; v2 models take "
                           "chunks[] plans).", json_schema_extra=flag("--elevenlabs-model"))
-    stream_endpoint: bool = Field(
-        True, description="ElevenLabs: compose through the streaming endpoint (/v1/music/stream), so "
-                          "audio arrives as it is made; False: /v1/music.", json_schema_extra=flag(False))
+    # composes go through the streaming endpoint (/v1/music/stream) by default, so audio arrives
+    # as it is made and progress shows; edits use /v1/music (exact section durations)
+    plain_endpoint: bool = Field(
+        False, description="ElevenLabs: compose through /v1/music instead of the streaming endpoint.",
+        json_schema_extra=flag(False))
     no_store: bool = Field(
         False, description="ElevenLabs: do not store the song for inpainting (then it cannot be edited "
                            "on ElevenLabs without a paid upload).")
@@ -510,7 +512,7 @@ class _Job:
     def endpoint(self, *, exact_durations: bool = False) -> str:
         if self.options.word_timestamps:
             return "/v1/music/detailed"   # the only compose answer with word timestamps
-        if exact_durations or not self.options.stream_endpoint:
+        if exact_durations or self.options.plain_endpoint:
             return "/v1/music"            # takes respect_sections_durations (the stream does not)
         return "/v1/music/stream"
 
