@@ -424,6 +424,23 @@ class ElevenLabsEngine(Engine):
         return get_model(ids[task]) if task in ids else None
 
     @classmethod
+    def source_upload_cost(cls, model: ModelEntry, audio: str, source_seconds: float | None) -> float:
+        """What an edit must pay first to upload its source (0 when ElevenLabs already stores it:
+        found by content hash or by the sidecar of a song aimusic made there). For the planner:
+        reads the file to hash it, sends nothing."""
+        from aimusic.engines.elevenlabs_songs import cached_song_id, file_sha256, sidecar_song
+        from aimusic.schemas import is_url
+
+        if is_url(audio) or not source_seconds:
+            return 0.0
+        try:
+            if cached_song_id(file_sha256(audio), base_url()) or sidecar_song(audio):
+                return 0.0
+        except OSError:
+            return 0.0
+        return round(model.price_per_second * source_seconds, 6)
+
+    @classmethod
     def account_listing(cls) -> dict[str, Any] | None:
         """What `aimusic models --provider elevenlabs` adds: the account's finetunes (cached a day;
         None without a key). A failure to ask is a note, never an error."""
@@ -735,8 +752,10 @@ class _Edit(_Job):
             samples = apply_outpaint(self.source, self.rate, rendered, rendered_rate, self.edit,
                                      self.before_ms, self.after_ms)
         self.metadata["spliced"] = "only the new material; every other sample is the source's own"
-        take = Take(seed=self.data.get("seed"), samples=samples, sample_rate=self.rate,
-                    metadata={"song_id": song_id} if song_id else {})
+        take_meta: dict[str, Any] = {"subtype": _exact_subtype(self.path)}
+        if song_id:
+            take_meta["song_id"] = song_id
+        take = Take(seed=self.data.get("seed"), samples=samples, sample_rate=self.rate, metadata=take_meta)
         self.timing(details, self.edit.plan, take)
         cost = self.price(seconds)
         if self.upload_cost:
@@ -904,6 +923,18 @@ def plan_lines(plan: Any) -> list[str]:
         elif isinstance(part.get("text"), str):
             lines.extend(part["text"].splitlines())
     return lines
+
+
+def _exact_subtype(path: str) -> str:
+    """The output subtype that stores the source's decoded samples exactly: its own PCM depth, or
+    32-bit float for lossy sources (MP3, ...), whose decoded floats fit no PCM grid."""
+    from aimusic.audio.io import audio_info
+
+    try:
+        subtype = audio_info(path)["subtype"]
+    except Exception:  # noqa: BLE001 - formats soundfile cannot describe decode to floats
+        return "FLOAT"
+    return subtype if subtype in ("PCM_16", "PCM_24", "PCM_32", "FLOAT") else "FLOAT"
 
 
 def _max_video_bytes() -> int:
