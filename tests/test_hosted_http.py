@@ -214,7 +214,7 @@ def test_pcm_wav_wrapper_keeps_frames_aligned(tmp_path):
     """Chunk boundaries that split a frame must not shift channels."""
     import soundfile as sf
 
-    from aimusic.engines.elevenlabs import ElevenLabsClient
+    from aimusic.engines.elevenlabs import ElevenLabsClient, Received
 
     pcm = encoded_audio("pcm", 0.1, 16000)
 
@@ -227,6 +227,7 @@ def test_pcm_wav_wrapper_keeps_frames_aligned(tmp_path):
 
     client = ElevenLabsClient.__new__(ElevenLabsClient)
     client.guard = CallGuard()
+    client.received = Received()
     handle = io.BytesIO()
     client._write(FakeResponse(), handle, (16000, 2))
     handle.seek(0)

@@ -276,7 +276,7 @@ class ElevenLabsClient:
         raise error
 
     def _write(self, response: httpx.Response, handle: BinaryIO, pcm: tuple[int, int] | None,
-               multipart: bool) -> dict[str, Any] | None:
+               multipart: bool = False) -> dict[str, Any] | None:
         from aimusic.engines.elevenlabs_media import DetailedReader, boundary_of
 
         cap = max_download_bytes()
