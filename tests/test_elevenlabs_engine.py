@@ -64,9 +64,11 @@ def test_prompt_mode_writes_playable_mp3_with_song_id(cli, el, tmp_path):
     sidecar = json.loads(Path(body["sidecars"][0]).read_text())
     assert sidecar["metadata"]["song_id"] == "song-0001"
     assert sidecar["cost_usd"] == pytest.approx(0.0083 * 10)
+    assert sidecar["metadata"]["stored_for_inpainting"] is True
     sent = el.requests[-1]
-    assert sent["path"] == "/v1/music" and sent["query"] == {"output_format": "mp3_44100_128"}
-    assert sent["body"] == {"prompt": INPUT["prompt"], "music_length_ms": 10000}
+    # the streaming endpoint (progress as audio arrives), stored for inpainting by default
+    assert sent["path"] == "/v1/music/stream" and sent["query"] == {"output_format": "mp3_44100_128"}
+    assert sent["body"] == {"prompt": INPUT["prompt"], "music_length_ms": 10000, "store_for_inpainting": True}
     assert sent["headers"]["xi-api-key"] == KEY
 
 
@@ -77,7 +79,7 @@ def test_force_instrumental_and_model_id_are_sent(el, tmp_path):
             provider="elevenlabs", options={"model_id": "music_v2"})
     sent = el.requests[-1]
     assert sent["body"] == {"prompt": INPUT["prompt"], "music_length_ms": 10000, "force_instrumental": True,
-                            "model_id": "music_v2"}
+                            "model_id": "music_v2", "store_for_inpainting": True}
     assert sent["query"] == {"output_format": "mp3_44100_192"}
 
 
@@ -102,13 +104,15 @@ def test_wav_formats_request_pcm_and_write_a_real_wav(cli, el, tmp_path, fmt, qu
     assert el.requests[-1]["query"] == {"output_format": query}
 
 
-def test_streaming_endpoint_is_streamed_to_disk(el, tmp_path):
+def test_plain_endpoint_and_no_store(el, tmp_path):
     from aimusic import api
 
-    result = api.run(ELEVEN, INPUT, tmp_path, provider="elevenlabs", options={"stream_endpoint": True})
-    assert el.requests[-1]["path"] == "/v1/music/stream"
+    result = api.run(ELEVEN, INPUT, tmp_path, provider="elevenlabs",
+                     options={"plain_endpoint": True, "no_store": True})
+    assert el.requests[-1]["path"] == "/v1/music"
+    assert el.requests[-1]["body"] == {"prompt": INPUT["prompt"], "music_length_ms": 10000}
     sf.read(result.files[0])
-    assert result.metadata["song_id"] == "song-0001"
+    assert "stored_for_inpainting" not in result.metadata and el.stored == {}
 
 
 def test_composition_plan_auto_asks_for_a_plan_then_renders_it(cli, el, tmp_path):
@@ -118,7 +122,7 @@ def test_composition_plan_auto_asks_for_a_plan_then_renders_it(cli, el, tmp_path
     plan_request, compose_request = el.requests[-2], el.requests[-1]
     assert plan_request["path"] == "/v1/music/plan"
     assert plan_request["body"] == {"prompt": INPUT["prompt"], "music_length_ms": 10000}
-    assert set(compose_request["body"]) == {"composition_plan"}
+    assert set(compose_request["body"]) == {"composition_plan", "store_for_inpainting"}
     sidecar = json.loads(Path(result.json()["sidecars"][0]).read_text())
     assert sidecar["metadata"]["composition_plan"]["sections"][0]["section_name"] == "Verse"
 
@@ -131,7 +135,7 @@ def test_composition_plan_from_file(cli, el, tmp_path):
     plan_file.write_text(json.dumps(plan))
     result = run_el(cli, tmp_path / "out", "--composition-plan", f"@{plan_file}")
     assert result.code == 0, result.stderr
-    assert el.requests[-1]["body"] == {"composition_plan": plan}
+    assert el.requests[-1]["body"] == {"composition_plan": plan, "store_for_inpainting": True}
     assert result.json()["cost_usd"] == pytest.approx(0.0083 * 6)
     bad = run_el(cli, tmp_path / "bad", "--composition-plan", '{"sections": 3}')
     assert bad.code == 65
@@ -223,15 +227,15 @@ def test_429_is_retried_honouring_retry_after_then_gives_75(cli, el, tmp_path):
     assert everything_in(tmp_path / "out") == []
 
 
-@pytest.mark.parametrize("stream_endpoint", [False, True])
-def test_stream_that_breaks_midway_is_not_retried_and_leaves_nothing(el, tmp_path, stream_endpoint):
+@pytest.mark.parametrize("options", [{"plain_endpoint": True}, {}, {"word_timestamps": True}])
+def test_stream_that_breaks_midway_is_not_retried_and_leaves_nothing(el, tmp_path, options):
     from aimusic import api
     from aimusic.errors import RetryableError
 
     el.break_midway = 1
     with pytest.raises(RetryableError):
         api.run(ELEVEN, INPUT, tmp_path / "out", provider="elevenlabs",
-                options={"stream_endpoint": stream_endpoint})
+                options=options)
     assert el.composes == 1  # a repeat could be charged twice
     assert everything_in(tmp_path / "out") == []
 

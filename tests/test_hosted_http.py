@@ -194,7 +194,7 @@ def test_engines_declare_their_keys_and_tasks():
     assert runcomfy.needs_key and runcomfy.key_env_var == "RUNCOMFY_TOKEN"
     assert runcomfy.tasks == {"generate", "inpaint", "outpaint"}
     assert elevenlabs.needs_key and elevenlabs.key_env_var == "ELEVENLABS_API_KEY"
-    assert elevenlabs.tasks == {"generate"}
+    assert elevenlabs.tasks == {"generate", "inpaint", "outpaint", "video"}
 
 
 def test_importing_the_engines_does_not_import_httpx():
@@ -214,7 +214,7 @@ def test_pcm_wav_wrapper_keeps_frames_aligned(tmp_path):
     """Chunk boundaries that split a frame must not shift channels."""
     import soundfile as sf
 
-    from aimusic.engines.elevenlabs import ElevenLabsClient
+    from aimusic.engines.elevenlabs import ElevenLabsClient, Received
 
     pcm = encoded_audio("pcm", 0.1, 16000)
 
@@ -227,6 +227,7 @@ def test_pcm_wav_wrapper_keeps_frames_aligned(tmp_path):
 
     client = ElevenLabsClient.__new__(ElevenLabsClient)
     client.guard = CallGuard()
+    client.received = Received()
     handle = io.BytesIO()
     client._write(FakeResponse(), handle, (16000, 2))
     handle.seek(0)

@@ -201,11 +201,13 @@ def test_local_sets_vocal_language():
     assert plan.input["vocal_language"] == "es"
 
 
-def test_elevenlabs_provider_cannot_edit(wav_file):
+def test_elevenlabs_provider_edits_on_its_premium_model_but_cannot_remix(wav_file):
     from aimusic.errors import UsageError
 
+    plan = make_plan("fix 0:01 to 0:02", audio=str(wav_file(4.0)), provider="elevenlabs")
+    assert plan.model == "elevenlabs/elevenlabs/audio-inpaint" and plan.provider == "elevenlabs"
     with pytest.raises(UsageError):
-        make_plan("fix 0:01 to 0:02", audio=str(wav_file(4.0)), provider="elevenlabs")
+        make_plan("remix this as jazz", audio=str(wav_file(4.0)), provider="elevenlabs")
 
 
 def test_auto_provider_order(monkeypatch):

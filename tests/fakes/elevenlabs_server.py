@@ -1,6 +1,13 @@
-"""A loopback stand-in for the ElevenLabs Music API (`/v1/music`, `/v1/music/stream`,
-`/v1/music/plan`) over real HTTP, with injectable latency and failures. The official
-`elevenlabs` SDK talks to it unchanged (tests/test_elevenlabs_engine.py proves it).
+"""A loopback stand-in for the ElevenLabs Music API over real HTTP, shaped by the official SDK
+2.78's types, with injectable latency and failures. The official `elevenlabs` SDK talks to it
+unchanged (tests/test_elevenlabs_engine.py and tests/test_elevenlabs_edits.py prove it).
+
+Routes: `/v1/music`, `/v1/music/stream`, `/v1/music/plan` (compose and plans);
+`/v1/music/detailed` (multipart/mixed: JSON metadata + audio); `/v1/music/upload` (multipart
+`file` -> `{song_id, composition_plan?, words_timestamps?}`); `/v1/music/video-to-music`
+(multipart `videos` -> audio as long as the video, or a ZIP of music + SFX tracks);
+`GET /v1/music/finetunes`. Composes check plans as the API documents them: `sections[]` for
+music_v1, `chunks[]` for v2 models, `source_from`/audio-reference song ids must be stored songs.
 
     with ElevenLabsServer(key="el-test") as server:
         env = {"ELEVENLABS_API_KEY": "el-test", "ELEVENLABS_API_BASE": server.base_url}
@@ -8,10 +15,13 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import tempfile
 import threading
 import time
+import zipfile
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,6 +43,18 @@ class ElevenLabsServer(LoopbackServer):
         self.compose_failures: list[Failure] = []  # consumed one per compose call
         self.break_midway = 0                   # next N composes stop halfway
         self.echo_key_in_422 = False            # a hostile/buggy server echoing the key back
+        # -- premium edits, video, finetunes (issue 20) --
+        self.route_failures: dict[str, list[Failure]] = {}  # path -> answers, consumed one per call
+        self.stored: dict[str, float] = {}      # song id -> seconds, songs held for inpainting
+        self.uploads = 0
+        self.videos = 0
+        self.video_music_seconds: float | None = None  # None: as long as the uploaded video
+        self.zip_members = ("music.mp3", "sfx.mp3")    # what a separate_tracks answer holds
+        self.finetunes = [{"id": "ft-lofi-01", "name": "Lofi house style", "tags": ["lofi"],
+                           "primary_genre": "lofi", "model_id": "music_v1", "created_at": "2026-10-01T12:00:00Z",
+                           "visibility": "private", "created_by": "self", "status": "completed",
+                           "training_progress": 1.0, "failure_reason": None}]
+        self.finetune_lists = 0
         # counters
         self.composes = 0
         self.plans = 0
@@ -68,6 +90,8 @@ class _Handler(QuietHandler):
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if parts.path in MULTIPART_ROUTES:
+            return self._multipart_route(parts.path, raw, {k: v[0] for k, v in parse_qs(parts.query).items()})
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
@@ -89,7 +113,7 @@ class _Handler(QuietHandler):
                                                    "message": "The prompt references a real artist.",
                                                    "data": {"prompt_suggestion": SUGGESTED_PROMPT}}})
             return self._send(200, _plan_for(body["prompt"], int(body.get("music_length_ms") or 30000)))
-        if parts.path not in ("/v1/music", "/v1/music/stream"):
+        if parts.path not in ("/v1/music", "/v1/music/stream", "/v1/music/detailed"):
             return self._send(404, {"detail": "Not Found"})
         return self._compose(parts.path, body, query)
 
@@ -119,6 +143,10 @@ class _Handler(QuietHandler):
                                                "data": {"prompt_suggestion": SUGGESTED_PROMPT}}})
         if plan is not None and (not isinstance(plan, dict) or not isinstance(plan.get("sections", []), list)):
             return self._validation("composition_plan", "Input should be a valid plan")
+        if plan is not None:
+            problem = _plan_problem(plan, body.get("model_id") or "music_v1", fake.stored)
+            if problem:
+                return self._validation("composition_plan", problem)
         if plan is not None and any(isinstance(s, dict) and s.get("section_name") == BAD_SECTION
                                     for s in plan.get("sections", [])):
             fixed = dict(plan, sections=[dict(s, section_name="Verse") for s in plan["sections"]])
@@ -126,11 +154,12 @@ class _Handler(QuietHandler):
                                                "message": "The plan has a forbidden section.",
                                                "data": {"composition_plan_suggestion": fixed}}})
         output_format = query.get("output_format", "mp3_44100_128")
+        seconds = _plan_ms(plan) / 1000.0 if plan is not None else fake.audio_seconds
         if output_format.startswith("pcm_"):
-            data = encoded_audio("pcm", fake.audio_seconds, int(output_format.split("_")[1]))
+            data = encoded_audio("pcm", seconds, int(output_format.split("_")[1]))
             ctype = "audio/pcm"
         elif output_format.startswith("mp3_"):
-            data = encoded_audio("mp3", fake.audio_seconds, 44100)
+            data = encoded_audio("mp3", seconds, 44100)
             ctype = "audio/mpeg"
         else:
             return self._validation("output_format", f"unsupported in this stand-in: {output_format}")
@@ -138,6 +167,10 @@ class _Handler(QuietHandler):
             time.sleep(fake.latency)
         with fake._lock:
             song_id = f"song-{next(fake._ids):04d}"
+            if body.get("store_for_inpainting"):
+                fake.stored[song_id] = seconds
+        if path.endswith("/detailed"):
+            return self._detailed(data, ctype, song_id, body, plan, seconds, breaking)
         self.send_response(200)
         self.send_header("Content-Type", ctype)
         self.send_header("song-id", song_id)
@@ -159,6 +192,190 @@ class _Handler(QuietHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
+
+
+    # -- /v1/music/detailed: multipart/mixed, JSON metadata then the audio (issue 20) ------------
+    def _detailed(self, data: bytes, ctype: str, song_id: str, body: dict[str, Any], plan: Any,
+                  seconds: float, breaking: bool) -> None:
+        metadata: dict[str, Any] = {
+            "composition_plan": plan or _plan_for(body.get("prompt") or "", int(seconds * 1000)),
+            "song_metadata": {"title": "Stand-in song", "description": "made by the stand-in",
+                              "genres": ["pop"], "languages": ["en"], "is_explicit": False}}
+        if body.get("with_timestamps"):
+            metadata["words_timestamps"] = _words(seconds)
+        boundary = f"stand-in-{song_id}"
+        payload = (f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{json.dumps(metadata)}\r\n"
+                   f"--{boundary}\r\nContent-Type: {ctype}\r\n"
+                   f'Content-Disposition: attachment; filename="{song_id}.mp3"\r\n\r\n').encode()
+        payload += data + f"\r\n--{boundary}--\r\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", f"multipart/mixed; boundary={boundary}")
+        self.send_header("song-id", song_id)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if breaking:
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(payload)
+
+    # -- multipart routes: upload and video to music (issue 20) ----------------------------------
+    def _multipart_route(self, path: str, raw: bytes, query: dict[str, str]) -> None:
+        fake = self.fake
+        with fake._lock:
+            fake.requests.append({"path": path, "query": query, "headers": dict(self.headers.items()),
+                                  "body": None})
+        if self.headers.get("xi-api-key") != fake.key:
+            return self._send(401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+        with fake._lock:
+            queue = fake.route_failures.get(path) or []
+            failure = queue.pop(0) if queue else None
+        fields, files = _multipart(self.headers.get("Content-Type", ""), raw)
+        fake.requests[-1]["body"] = {"fields": fields, "files": {k: [(n, len(d)) for n, d in v]
+                                                                 for k, v in files.items()}}
+        if path == "/v1/music/upload":
+            fake.uploads += 1
+        else:
+            fake.videos += 1
+        if failure is not None:
+            return self._send(failure.status, failure.body, failure.headers)
+        if path == "/v1/music/upload":
+            return self._upload(fields, files)
+        return self._video(fields, files, query)
+
+    def _upload(self, fields: dict[str, list[str]], files: dict[str, list[tuple[str, bytes]]]) -> None:
+        fake = self.fake
+        if not files.get("file"):
+            return self._validation("file", "Field required")
+        name, data = files["file"][0]
+        seconds = _media_seconds(data, name)
+        if seconds is None:
+            return self._validation("file", "The file is not audio")
+        with fake._lock:
+            song_id = f"up-{next(fake._ids):04d}"
+            fake.stored[song_id] = seconds
+        answer: dict[str, Any] = {"song_id": song_id}
+        extract = (fields.get("extract_composition_plan") or [None])[0]
+        if extract:
+            answer["composition_plan"] = _plan_for("uploaded song", int(seconds * 1000))
+        if (fields.get("with_timestamps") or ["false"])[0] == "true":
+            answer["words_timestamps"] = _words(seconds)
+        self._send(200, answer)
+
+    def _video(self, fields: dict[str, list[str]], files: dict[str, list[tuple[str, bytes]]],
+               query: dict[str, str]) -> None:
+        fake = self.fake
+        videos = files.get("videos") or []
+        if not videos:
+            return self._validation("videos", "Field required")
+        if len(fields.get("tags", [])) > 10:
+            return self._validation("tags", "A maximum of 10 tags is allowed")
+        if len((fields.get("description") or [""])[0]) > 4100:
+            return self._validation("description", "A maximum of 4100 characters is allowed")
+        lengths = [_media_seconds(data, name) for name, data in videos]
+        if any(length is None for length in lengths):
+            return self._validation("videos", "Could not read the video")
+        seconds = fake.video_music_seconds if fake.video_music_seconds is not None else sum(lengths)
+        music = encoded_audio("mp3", seconds, 44100)
+        if (fields.get("separate_tracks") or ["false"])[0] == "true":
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                for member in fake.zip_members:
+                    archive.writestr(member, music if "music" in member else encoded_audio("mp3", seconds, 44100, 1))
+            payload, ctype = buffer.getvalue(), "application/zip"
+        else:
+            payload, ctype = music, "audio/mpeg"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    # -- GET /v1/music/finetunes (issue 20) ------------------------------------------------------
+    def do_GET(self) -> None:
+        fake = self.fake
+        parts = urlsplit(self.path)
+        with fake._lock:
+            fake.requests.append({"path": parts.path, "query": {k: v[0] for k, v in parse_qs(parts.query).items()},
+                                  "headers": dict(self.headers.items()), "body": None})
+        if self.headers.get("xi-api-key") != fake.key:
+            return self._send(401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+        if parts.path != "/v1/music/finetunes":
+            return self._send(404, {"detail": "Not Found"})
+        fake.finetune_lists += 1
+        self._send(200, {"finetunes": fake.finetunes, "next_cursor": None, "has_more": False})
+
+
+MULTIPART_ROUTES = ("/v1/music/upload", "/v1/music/video-to-music")
+
+
+def _multipart(content_type: str, raw: bytes) -> tuple[dict[str, list[str]], dict[str, list[tuple[str, bytes]]]]:
+    """A multipart/form-data body as (fields, files), read with the standard library's parser."""
+    from email import policy
+    from email.parser import BytesParser
+
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+    fields: dict[str, list[str]] = {}
+    files: dict[str, list[tuple[str, bytes]]] = {}
+    for part in message.iter_parts() if message.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            files.setdefault(name, []).append((part.get_filename(), data))
+        else:
+            fields.setdefault(name, []).append(data.decode())
+    return fields, files
+
+
+def _media_seconds(data: bytes, name: str) -> float | None:
+    import av
+
+    with tempfile.NamedTemporaryFile(suffix="-" + name[-20:].replace("/", "_")) as handle:
+        handle.write(data)
+        handle.flush()
+        try:
+            with av.open(handle.name) as container:
+                if container.duration:
+                    return container.duration / 1_000_000
+        except Exception:  # noqa: BLE001 - anything PyAV cannot open is "not media" here
+            return None
+    return None
+
+
+def _words(seconds: float) -> list[dict[str, Any]]:
+    words = ["la", "la", "la", "oh", "oh"]
+    step = max(int(seconds * 1000) // (len(words) + 1), 100)
+    return [{"word": w, "start_ms": i * step + 50, "end_ms": i * step + step - 50} for i, w in enumerate(words)]
+
+
+def _plan_ms(plan: dict[str, Any]) -> int:
+    total = 0
+    for part in plan.get("sections") or plan.get("chunks") or []:
+        if "duration_ms" in part:
+            total += int(part["duration_ms"])
+        else:
+            total += int(part["range"]["end_ms"]) - int(part["range"]["start_ms"])
+    return total
+
+
+def _plan_problem(plan: dict[str, Any], model_id: str, stored: dict[str, float]) -> str | None:
+    """What the API would refuse in a plan (the SDK's documented limits), or None."""
+    key = "sections" if model_id == "music_v1" else "chunks"
+    if key not in plan:
+        return f"{model_id} takes a composition plan with {key}"
+    for part in plan[key]:
+        source = part.get("source_from") if key == "sections" else (part if "song_id" in part else None)
+        if source is not None:
+            song, span = source.get("song_id"), source.get("range") or {}
+            if song not in stored:
+                return f"song {song} is not stored for inpainting"
+            if not 0 <= span.get("start_ms", -1) < span.get("end_ms", -1) <= stored[song] * 1000 + 1:
+                return "source range outside the stored song"
+        if "duration_ms" in part and not 3000 <= part["duration_ms"] <= 120000:
+            return "duration_ms must be between 3000 and 120000"
+    return None
 
 
 ElevenLabsServer.handler_class = _Handler

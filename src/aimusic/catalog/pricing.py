@@ -17,6 +17,8 @@ def output_seconds(model: ModelEntry, request: dict[str, Any], source_seconds: f
         return request["music_length_ms"] / 1000.0
     if model.task == "generate":
         return float(request.get("duration", 60))
+    if model.task == "video":  # music as long as the video (its length, when the caller knows it)
+        return source_seconds if source_seconds is not None else 60.0
     if model.task == "outpaint":
         added = float(request.get("extend_before_duration", 0)) + float(request.get("extend_after_duration", 0))
         return added + (source_seconds or 0.0)

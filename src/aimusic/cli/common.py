@@ -204,3 +204,20 @@ def print_run_result(result: Any, as_json: bool) -> None:
 
 def progress_for(as_json: bool) -> Callable[..., None]:
     return StderrProgress(quiet=False)
+
+
+def confirming(call: Callable[[dict[str, Any]], Any], options: dict[str, Any], *, as_json: bool = False) -> Any:
+    """Run `call(options)`; when an engine stops before a paid step the user has not agreed to
+    (an error with `confirm_option`, e.g. ElevenLabs' upload of a source), ask on a terminal and
+    run again with that option set. Nothing was spent before the question."""
+    from aimusic.errors import AimusicError
+
+    try:
+        return call(options)
+    except AimusicError as exc:
+        option = getattr(exc, "confirm_option", None)
+        if option is None or as_json or not sys.stdin.isatty() or not sys.stderr.isatty():
+            raise
+        if not click.confirm(getattr(exc, "question", exc.message), default=False, err=True):
+            raise
+    return call({**options, option: True})

@@ -8,7 +8,7 @@ from aimusic.cli.common import json_option, print_json
 
 
 @click.group(invoke_without_command=True)
-@click.option("--task", type=click.Choice(["generate", "inpaint", "outpaint", "remix"]), default=None,
+@click.option("--task", type=click.Choice(["generate", "inpaint", "outpaint", "remix", "video"]), default=None,
               help="Only models for this task.")
 @click.option("--provider", default=None, help="Only models this provider runs.")
 @click.option("--available", "only_available", is_flag=True, help="Only models usable right now.")
@@ -25,8 +25,9 @@ def models(ctx: click.Context, task: str | None, provider: str | None, only_avai
     rows = [describe_model(m) for m in models_for(task, provider)]
     if only_available:
         rows = [r for r in rows if r["available"]]
+    account = _account_listing(provider)
     if as_json:
-        print_json({"models": rows})
+        print_json({"models": rows, **({"account": account} if account is not None else {})})
         return
     width = max((len(r["id"]) for r in rows), default=10)
     click.echo(f"{'MODEL':<{width}}  {'TASK':<8}  {'PROVIDERS':<20}  {'USD/s':>7}  {'SECONDS':>9}  STATUS")
@@ -35,6 +36,32 @@ def models(ctx: click.Context, task: str | None, provider: str | None, only_avai
         status = "ready" if r["available"] else "unavailable: " + r["availability"][0]["reason"]
         click.echo(f"{r['id']:<{width}}  {r['task']:<8}  {','.join(r['providers']):<20}  "
                    f"{r['price_per_second_usd']:>7.4f}  {lo:>4g}-{hi:<4g}  {status}")
+    if account is not None:
+        _print_account(provider or "", account)
+
+
+def _account_listing(provider: str | None) -> dict | None:
+    """What the provider's account adds (an engine declaring `account_listing`, e.g. ElevenLabs'
+    finetunes), only when one provider is asked for."""
+    if not provider:
+        return None
+    from aimusic.engines.registry import engine_class
+
+    listing = getattr(engine_class(provider), "account_listing", None)
+    return listing() if callable(listing) else None
+
+
+def _print_account(provider: str, account: dict) -> None:
+    from aimusic.cli.common import notice
+
+    for name, items in account.items():
+        if not isinstance(items, list):
+            continue
+        click.echo(f"\n{name} on your {provider} account ({len(items)}):")
+        for item in items:
+            click.echo("  " + "  ".join(str(item.get(k, "")) for k in ("id", "name", "model_id", "status")))
+    if account.get("note"):
+        notice(account["note"])
 
 
 @models.command("show")

@@ -163,14 +163,14 @@ def _plan_and_run(request: str, audio: str | None, *, lyrics: str | None, provid
         if the_plan.provider == "sketch":
             notice("note: running on the offline sketch engine (a draft); set up a model for real output "
                    "(`aimusic doctor`)")
-    from aimusic.cli.common import StderrProgress
+    from aimusic.cli.common import StderrProgress, confirming
     from aimusic.pipeline import RunSettings, run_plan
 
     progress = StderrProgress()
     try:
-        results = run_plan(the_plan, output_dir,
-                           RunSettings(format=fmt, finish=finish, progress=progress, log=notice,
-                                       options=pop_engine_options(engine_flags)))
+        results = confirming(lambda opts: run_plan(the_plan, output_dir, RunSettings(
+            format=fmt, finish=finish, progress=progress, log=notice, options=opts)),
+            pop_engine_options(engine_flags), as_json=as_json)
     finally:
         progress.close()
     if as_json:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from aimusic.cli.common import (StderrProgress, engine_options, format_option, json_option, notice,
+from aimusic.cli.common import (StderrProgress, confirming, engine_options, format_option, json_option, notice,
                                 output_dir_option, pop_engine_options, print_json, print_run_result,
                                 provider_option)
 
@@ -48,8 +48,9 @@ def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str
     options = pop_engine_options(engine_flags)
     progress = StderrProgress()
     try:
-        result = api.run(model_id, input_text, output_dir, provider=provider, format=fmt,
-                         finish=finish_preset, options=options, progress=progress, log=notice)
+        result = confirming(lambda opts: api.run(model_id, input_text, output_dir, provider=provider, format=fmt,
+                                                 finish=finish_preset, options=opts, progress=progress,
+                                                 log=notice), options, as_json=as_json)
     finally:
         progress.close()
     print_run_result(result, as_json)

@@ -65,7 +65,9 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
         reasons.append(f"batch of {count} ('{intent.count[1]}'): varied tag combos, one take each")
 
     steps = build_steps(intent, task, model, chosen, provider, tags, lyrics, instrumental, seconds, langs,
-                        over, count, source_seconds, audio, forced_model is not None, reasons, warnings)
+                        over, count, source_seconds, audio, forced_model is not None, reasons, warnings,
+                        video=video)
+    task = steps[0].task if steps[0].task == "video" else task
     total = round(sum(s.estimated_cost_usd * s.count for s in steps), 6)
     warnings.extend(price_warnings(steps, task, audio, source_seconds))
     plan = Plan(request=request, task=task, model=steps[0].model, provider=steps[0].provider,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from aimusic.plan import Plan
     from aimusic.schemas import ModelInput
 
-AUDIO_REFERENCE_FIELDS = ("audio", "reference_audio")
+AUDIO_REFERENCE_FIELDS = ("audio", "reference_audio", "video")
 
 
 def check_audio_references(request: ModelInput) -> None:
@@ -65,7 +65,12 @@ def plan_model_run(model_id: str, input: dict[str, Any] | str, provider: str = "
 
     model, request, chosen = prepare(model_id, input, provider, check_keys=check_keys)
     body = request.to_json_dict()
-    cost = estimate_cost(model, body)
+    seconds = None
+    if model.task == "video":  # music as long as the video
+        from aimusic.plan.sources import video_seconds
+
+        seconds = video_seconds(body["video"])
+    cost = estimate_cost(model, body, seconds)
     reason = (f"--provider {chosen}" if provider not in (None, "", "auto")
               else f"{model.id} runs on {chosen} (the first of its providers usable here)")
     step = Step(1, model.task, model.id, chosen, body, cost)

@@ -2,7 +2,8 @@
 explicitly (`aimusic run ID`, `--model ID`) and for a family the planner routed to.
 
 - An explicit `--provider NAME` is taken if it can run the model (else UsageError, 64).
-- `auto`: the planner's rule first (premium intent and an ElevenLabs key -> ElevenLabs), then
+- `auto`: the planner's rule first (premium intent, for a generate or an edit, and an ElevenLabs
+  key -> ElevenLabs), then
   every engine in `auto_rank` order (engines declare it; see `engines.base.Engine`) whose model
   for the family is usable now; the offline sketch engine, the last built-in, says why it ran.
 - A model id under `auto`: the first of its providers that is usable now, else its first.
@@ -14,6 +15,10 @@ from __future__ import annotations
 
 from aimusic.catalog import ModelEntry
 from aimusic.errors import InputError, UsageError
+
+
+# tasks a premium request routes to ElevenLabs for (its edits keep the source's sections)
+PREMIUM_TASKS = ("generate", "inpaint", "outpaint")
 
 
 def provider_choices() -> list[str]:
@@ -86,10 +91,16 @@ def choose_provider(family: str, task: str, provider: str, reasons: list[str],
         return model, provider
 
     skipped: list[str] = []
-    if premium_intent and task == "generate":
+    if premium_intent and task in PREMIUM_TASKS:
         model = model_for(PREMIUM, task, "elevenlabs")
         if model is not None and key_present("elevenlabs"):
-            reasons.append("provider elevenlabs: premium intent and an ElevenLabs key is set")
+            if task == "generate":
+                reasons.append("provider elevenlabs: premium intent and an ElevenLabs key is set")
+            else:
+                reasons.append(f"provider elevenlabs: a premium edit and an ElevenLabs key is set -> {model.id} "
+                               "(a composition plan keeps the source's own sections and composes only the "
+                               f"{'window' if task == 'inpaint' else 'added sections'}; aimusic splices just "
+                               "that into your file)")
             return model, "elevenlabs"
         skipped.append("elevenlabs: no key (set ELEVENLABS_API_KEY or `aimusic login elevenlabs`)")
     for name in auto_order():

@@ -3,6 +3,7 @@ chained extensions past a model's limit, takes per language, a premium polish st
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aimusic.errors import InputError
@@ -329,9 +330,12 @@ def validate_step(step: Step) -> None:
 def build_steps(intent: Intent, task: str, model: Any, chosen: str, provider: str, tags: str,
                 lyrics: str | None, instrumental: bool, seconds: float | None, langs: Any, over: dict[str, Any],
                 count: int, source_seconds: float | None, audio: str | None, forced: bool,
-                reasons: list[str], warnings: list[str]) -> list[Step]:
+                reasons: list[str], warnings: list[str], video: str | None = None) -> list[Step]:
     """The steps for the routed task, each input validated against its model's schema."""
-    if task == "generate":
+    scores_video = task == "generate" and bool(video) and chosen == "elevenlabs" and not forced
+    if scores_video:
+        steps = [video_step(intent, tags, lyrics, video or "", seconds, reasons)]
+    elif task == "generate":
         steps = generate_steps(intent, model, chosen, tags, lyrics, instrumental, seconds or 60.0,
                                langs.song, over, count, reasons, warnings, strict=provider != "auto" or forced)
         if intent.draft_then_polish and not forced:
@@ -353,7 +357,53 @@ def build_steps(intent: Intent, task: str, model: Any, chosen: str, provider: st
         if "seed" in over and "seed" in input_fields(step.model):
             step.input["seed"] = int(over["seed"])
         validate_step(step)
+        if step.task in ("inpaint", "outpaint"):
+            source_upload(step, source_seconds, reasons)
     return steps
+
+
+SFX_WORDS = re.compile(r"\b(sfx|sound effects?|foley)\b")
+SEPARATE_WORDS = re.compile(r"\b(separate (tracks|stems)|separately|music and sfx apart)\b")
+
+
+def video_step(intent: Intent, tags: str, lyrics: str | None, video: str, seconds: float | None,
+               reasons: list[str]) -> Step:
+    """Music for a video on ElevenLabs (`video-to-music`): the video is uploaded, the request and
+    its style become the description and up to 10 tags."""
+    from aimusic.engines.registry import engine_class
+
+    model = engine_class("elevenlabs").model_for(route.PREMIUM, "video")
+    description = intent.text.strip()
+    if lyrics and lyrics.strip():
+        description += "\n" + prompt.ace_lyrics(lyrics, instrumental=False)
+    data: dict[str, Any] = {"video": video, "description": description[:4100],
+                            "tags": [t.strip()[:200] for t in tags.split(",") if t.strip()][:10],
+                            "add_sfx": bool(SFX_WORDS.search(intent.text)),
+                            "separate_tracks": bool(SEPARATE_WORDS.search(intent.text))}
+    reasons.append(f"a video on the ElevenLabs route -> {model.id}: the music follows the video itself "
+                   "(its cuts and length), not only its duration"
+                   + ("; with SFX cued from the video" if data["add_sfx"] else "")
+                   + ("; music and SFX as separate tracks" if data["separate_tracks"] else ""))
+    return Step(1, "video", model.id, "elevenlabs", data, step_cost(model.id, data, seconds))
+
+
+def source_upload(step: Step, source_seconds: float | None, reasons: list[str]) -> None:
+    """An engine that must first upload (and pay for) an edit's source says what that costs
+    (`source_upload_cost`); the step's price includes it and the reasons say so."""
+    from aimusic.engines.registry import engine_class
+
+    cost_of = getattr(engine_class(step.provider), "source_upload_cost", None)
+    audio = str(step.input.get("audio", ""))
+    if cost_of is None or audio.startswith("<"):
+        return
+    from aimusic.catalog import get_model
+
+    cost = cost_of(get_model(step.model), audio, source_seconds)
+    if cost:
+        step.estimated_cost_usd = round(step.estimated_cost_usd + cost, 6)
+        step.note = (step.note + "; " if step.note else "") + f"uploads the source first (${cost:.4f}, once per file)"
+        reasons.append(f"the source is not a song {step.provider} holds yet: a one-time upload, priced like a "
+                       f"generation (${cost:.4f}), confirmed before it runs (or --yes)")
 
 
 def price_warnings(steps: list[Step], task: str, audio: str | None, source_seconds: float | None) -> list[str]:

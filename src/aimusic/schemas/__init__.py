@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from aimusic.errors import InputError
 
-TASKS = ("generate", "inpaint", "outpaint", "remix")
+TASKS = ("generate", "inpaint", "outpaint", "remix", "video")
 
 SEED_MAX = 2**31 - 1
 Seed = Annotated[int, Field(ge=-1, le=SEED_MAX, description="-1 picks a random seed, which is recorded")]
@@ -120,6 +120,26 @@ class RemixInput(AudioSourceMixin, TagsLyricsMixin):
     strength: float = Field(0.5, ge=0, le=1,
                             description="0 keeps the source, 1 ignores it (ComfyUI's denoise)")
     seed: Seed = -1
+
+
+class VideoMusicInput(ModelInput):
+    """Music for a video (ElevenLabs `video-to-music`): the video is uploaded, the music follows it."""
+
+    video: str = Field(description="The video: a local file path (MP4, MOV, WebM, ...)")
+    description: str = Field("", max_length=4100, description="What the music should be, in words")
+    tags: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=10, description="Up to 10 style tags, e.g. ['upbeat', 'cinematic']")
+    add_sfx: bool = Field(False, description="Add sound effects cued from the video")
+    separate_tracks: bool = Field(False, description="Deliver music and SFX as separate tracks")
+    output_format: Literal["mp3_standard", "mp3_high_quality"] = "mp3_standard"
+
+    @field_validator("video", mode="before")
+    @classmethod
+    def _video_reference(cls, value: Any) -> str:
+        text = audio_reference(value)
+        if is_url(text):
+            raise ValueError("must be a local file (the video is uploaded)")
+        return text
 
 
 def resolve_window(start: float, start_anchor: str, end: float, end_anchor: str,
