@@ -17,11 +17,11 @@ from importlib.resources import files as package_files
 from pathlib import Path
 from typing import Annotated, Any, Callable, Literal
 
-from fastapi import Body, FastAPI, Header, Path as PathParam, Query, Request
+from fastapi import FastAPI, Header, Path as PathParam, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aimusic.config import redact
@@ -128,7 +128,8 @@ class ReplayJob(_Kind):
     request: ReplayRequest
 
 
-JobCreate = Annotated[GenerateJob | EditJob | FinishJob | ReplayJob, Body(discriminator="kind")]
+class JobCreate(RootModel[Annotated[GenerateJob | EditJob | FinishJob | ReplayJob, Field(discriminator="kind")]]):
+    """A job to start: its `kind` and the front doors' request model for that kind."""
 ERRORS = {status: {"description": text, "content": {"application/json": {"example": {"error": {
     "code": 65, "type": "bad_input", "message": "...", "field": None}}}}}
     for status, text in ((400, "bad usage"), (401, "access token missing or wrong"), (403, "refused host or origin"),
@@ -425,7 +426,7 @@ def build_app(config: StudioConfig, execute: Callable[..., dict[str, Any]] | Non
                    idempotency_key: Annotated[str | None, Header(max_length=200, description=
                        "Same key + same body: the job made the first time, not a new one")] = None
                    ) -> dict[str, Any]:
-        job, created = studio.create_job(body, idempotency_key)
+        job, created = studio.create_job(body.root, idempotency_key)
         response.status_code = 201 if created else 200
         response.headers["Location"] = f"/api/jobs/{job.id}"
         return job.to_dict()
