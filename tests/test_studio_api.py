@@ -124,6 +124,10 @@ def test_real_generate_and_inpaint_on_the_sketch_engine(tmp_path):
         library = client.get("/api/library", params={"q": "inpaint"}).json()["takes"]
         assert [t["id"] for t in library] == [fixed["id"]]
         assert client.get("/api/library", params={"since": "2999-01-01"}).json()["takes"] == []
+        replay = client.post("/api/jobs", json={"kind": "replay", "request": {"sidecar": take["sidecar"]}}).json()
+        again = _wait(client, replay["id"], timeout=240)["result"]["takes"][0]
+        assert again["seed"] == take["seed"] and again["id"] != take["id"]
+        assert sf.read(tmp_path / "out" / again["path"])[0].tolist() == sf.read(tmp_path / "out" / take["path"])[0].tolist()
 
 
 def test_remix_strength_reaches_the_model_input(tmp_path):
@@ -140,8 +144,7 @@ def test_remix_strength_reaches_the_model_input(tmp_path):
         assert api.plan("remix it, jazz", audio=audio, provider="sketch", overrides=overrides)["input"]["strength"] == 0.3
         bad = client.post("/api/jobs", json={"kind": "edit", "request": {"audio": song.name, "request": "remix it",
                                                                           "strength": 2}})
-        assert bad.status_code == 422 and bad.json()["error"]["field"] == "request.edit.request.strength" or \
-            "strength" in bad.json()["error"]["message"]
+        assert bad.status_code == 422 and "strength" in bad.json()["error"]["message"]
 
 
 def test_bad_input_gets_the_right_status_and_a_clear_message(tmp_path):

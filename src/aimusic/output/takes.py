@@ -71,6 +71,14 @@ def take_record(path: Path, sidecar: dict[str, Any] | None) -> dict[str, Any]:
     created = data.get("created_at") if isinstance(data.get("created_at"), str) else \
         datetime.fromtimestamp(stat.st_mtime, timezone.utc).isoformat(timespec="seconds")
     tags = model_input.get("tags") or model_input.get("prompt")
+    seconds = data.get("duration_s")
+    if not isinstance(seconds, (int, float)):  # no sidecar (a finished copy, a file of the user's): the header
+        import soundfile
+
+        try:
+            seconds = round(soundfile.info(str(path)).duration, 4)
+        except Exception:  # not readable as audio: listed, with no length
+            seconds = None
     return {
         "path": str(path.resolve()), "name": path.name,
         "title": data.get("title") if isinstance(data.get("title"), str) else path.stem,
@@ -78,7 +86,7 @@ def take_record(path: Path, sidecar: dict[str, Any] | None) -> dict[str, Any]:
         "task": data.get("task") or ("finish" if FINISHED_MARK in path.stem else None),
         "tags": tags if isinstance(tags, str) else None,
         "request": data.get("request") if isinstance(data.get("request"), str) else None,
-        "created_at": created, "duration_s": data.get("duration_s"), "seed": data.get("seed"),
+        "created_at": created, "duration_s": seconds, "seed": data.get("seed"),
         "cost_usd": data.get("cost_usd"), "bytes": stat.st_size,
         "sidecar": str(path.with_suffix(".json").resolve()) if sidecar is not None else None,
         "parent": _parent_of(path, sidecar), "batch": None,
