@@ -7,8 +7,6 @@ import json
 import threading
 import time
 
-import numpy as np
-import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
@@ -22,8 +20,7 @@ LOOPBACK = "http://127.0.0.1"
 def _take(out, name="song.wav", seconds=6.0):
     out.mkdir(parents=True, exist_ok=True)
     rate = 44100
-    sf.write(out / name, music_like(seconds, rate).T if music_like(seconds, rate).ndim == 2 else
-             music_like(seconds, rate), rate)
+    sf.write(out / name, music_like(seconds, rate).T, rate)
     return out / name
 
 

@@ -182,15 +182,20 @@ class Studio:
         out["lineage"] = lineage
         return out
 
-    def _parent_of(self, path: str) -> str | None:
+    @staticmethod
+    def _record(path: str | Path) -> dict[str, Any]:
         from aimusic.output.takes import take_record
 
+        path = Path(path).resolve()
         try:
-            sidecar = json.loads(Path(path).with_suffix(".json").read_text(encoding="utf-8"))
+            sidecar = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             sidecar = None
+        return take_record(path, sidecar if isinstance(sidecar, dict) else None)
+
+    def _parent_of(self, path: str) -> str | None:
         try:
-            return take_record(Path(path), sidecar if isinstance(sidecar, dict) else None)["parent"]
+            return self._record(path)["parent"]
         except OSError:
             return None
 
@@ -211,14 +216,7 @@ class Studio:
         return Path(known)
 
     def take_of(self, path: str | Path) -> dict[str, Any]:
-        from aimusic.output.takes import take_record
-
-        path = Path(path).resolve()
-        try:
-            sidecar = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            sidecar = None
-        return self.view(take_record(path, sidecar if isinstance(sidecar, dict) else None))
+        return self.view(self._record(path))
 
     def analysis(self, path: Path) -> dict[str, Any]:
         from aimusic import api

@@ -87,19 +87,19 @@ class JobStore:
 
     def create(self, kind: str, request: dict[str, Any], work: Work, key: str | None = None) -> tuple[Job, bool]:
         """(job, created): an existing job when `key` was used before with the same request."""
-        print_ = fingerprint(kind, request)
+        digest = fingerprint(kind, request)
         with self._lock:
             if key is not None and key in self._keys:
                 job = self._jobs.get(self._keys[key])
                 if job is not None:
-                    if job.fingerprint != print_:
+                    if job.fingerprint != digest:
                         raise IdempotencyConflict("this Idempotency-Key was already used for a different request",
                                                   field="Idempotency-Key")
                     return job, False
             waiting = sum(1 for j in self._jobs.values() if j.status == "queued")
             if waiting >= MAX_WAITING:
                 raise RetryableError(f"{waiting} jobs are already waiting: try again when one has finished")
-            job = Job(id=uuid.uuid4().hex[:16], kind=kind, request=request, fingerprint=print_)
+            job = Job(id=uuid.uuid4().hex[:16], kind=kind, request=request, fingerprint=digest)
             self._jobs[job.id] = job
             if key is not None:
                 self._keys[key] = job.id
