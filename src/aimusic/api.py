@@ -25,8 +25,8 @@ from aimusic.plan.providers import provider_for_model as choose_provider
 
 __all__ = ["AUDIO_REFERENCE_FIELDS", "PlanRunResult", "RunResult", "aimusic_version", "analyze",
            "check_audio_references", "choose_provider", "describe_model", "edit", "estimate_cost", "finish",
-           "generate", "library_versions", "models", "output_seconds", "plan", "prepare", "replay",
-           "resolve_seed", "resume", "run"]
+           "generate", "library", "library_versions", "models", "output_seconds", "plan", "prepare", "replay",
+           "resolve_seed", "resume", "run", "waveform"]
 
 
 def models() -> list[ModelEntry]:
@@ -244,3 +244,23 @@ def analyze(audio: str | Path, *, plot: str | Path | None = None) -> dict[str, A
         write_file_atomic(plot_file, plot_analysis(samples, rate, result))
         result["plot"] = str(plot_file)
     return result
+
+
+def waveform(audio: str | Path, *, points: int = 1000) -> dict[str, Any]:
+    """Peaks to draw a file's waveform: the min and max of each of `points` slices (16 to 8192)."""
+    from aimusic.audio.io import read_audio
+    from aimusic.audio.waveform import peaks
+
+    samples, rate = read_audio(Path(audio).expanduser())
+    return peaks(samples, rate, points)
+
+
+def library(directories: list[str | Path], *, query: str | None = None, model: str | None = None,
+            provider: str | None = None, since: str | None = None, until: str | None = None
+            ) -> list[dict[str, Any]]:
+    """Every take under `directories` (their sidecars and batch `index.json` rows), newest first,
+    filtered: `query` words in title/tags/model/provider/request, a `model` substring, a `provider`,
+    ISO dates `since`/`until`. Each take names its `parent` (the file it was made from)."""
+    from aimusic.output.takes import scan, search
+
+    return search(scan([Path(d).expanduser() for d in directories]), query, model, provider, since, until)

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lyrics": ("aimusic.cli.lyrics:lyrics", "Check lyrics; romanise them for ACE-Step v1."),
     "skill": ("aimusic.cli.skill:skill", "Show or install the generated agent skill (SKILL.md)."),
     "mcp": ("aimusic.cli.mcp:mcp", "Serve plan/generate/edit/run/models/analyze/finish as MCP tools."),
+    "studio": ("aimusic.cli.studio:studio", "A web page to hear, compare, select and fix takes (and its HTTP API)."),
 }
 
 

@@ -15,8 +15,6 @@ import inspect
 import json
 import queue
 import threading
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import anyio
@@ -26,6 +24,7 @@ from pydantic import BaseModel
 
 from aimusic.config import redact
 from aimusic.errors import AimusicError, InputError
+from aimusic.output.sandbox import Sandbox
 from aimusic.schemas import is_url, validate
 from aimusic.schemas.requests import (AnalyzeRequest, EditRequest, FinishRequest, GenerateRequest, PlanRequest,
                                    RunRequest)
@@ -39,30 +38,8 @@ INSTRUCTIONS = (
 AUDIO_FIELDS = ("audio", "reference_audio")
 
 
-@dataclass
-class ServerConfig:
-    output_dir: Path
-    allowed_dirs: list[Path] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.output_dir = Path(self.output_dir).expanduser().resolve()
-        self.allowed_dirs = [Path(d).expanduser().resolve() for d in self.allowed_dirs]
-
-    @property
-    def readable_roots(self) -> list[Path]:
-        return [self.output_dir, *self.allowed_dirs]
-
-    def audio_path(self, value: str, field_name: str = "audio") -> str:
-        """An input audio reference the tools may read: an https URL, or a file inside an allowed dir."""
-        if is_url(value):
-            return value
-        raw = Path(value).expanduser()
-        candidate = (raw if raw.is_absolute() else self.output_dir / raw).resolve()
-        if not any(candidate.is_relative_to(root) for root in self.readable_roots):
-            raise InputError(f"{field_name}: {value!r} is outside the directories this server may read",
-                             field=field_name, hint="put the file in the output dir or start the server "
-                             "with --allow-dir DIR")
-        return str(candidate)
+class ServerConfig(Sandbox):
+    """The server's output dir and allowed dirs: the one sandbox rule (`aimusic.output.sandbox`)."""
 
 
 def _error_result(error: AimusicError) -> CallToolResult:

@@ -10,7 +10,7 @@ from aimusic.errors import InputError
 from aimusic.plan import prompt, route
 from aimusic.plan.intent import Intent
 
-OVERRIDE_KEYS = ("tags", "lyrics", "duration", "seed", "instrumental", "model", "language")
+OVERRIDE_KEYS = ("tags", "lyrics", "duration", "seed", "instrumental", "model", "language", "strength")
 SHORT_PIECES = ("sonic logo", "stinger", "jingle", "logo", "sting", "notification", "ident")
 
 
@@ -32,6 +32,12 @@ def clean_overrides(overrides: dict[str, Any] | None) -> dict[str, Any]:
                              hint="e.g. --duration 30")
     if "language" in overrides:
         overrides["language"] = language_code(str(overrides["language"]))
+    if "strength" in overrides:
+        value = overrides["strength"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise InputError(f"strength must be a number from 0 to 1, not {value!r}", field="strength",
+                             hint="0 keeps the source, 1 ignores it")
+        overrides["strength"] = float(value)
     return overrides
 
 

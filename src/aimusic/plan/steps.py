@@ -356,6 +356,8 @@ def build_steps(intent: Intent, task: str, model: Any, chosen: str, provider: st
     for step in steps:
         if "seed" in over and "seed" in input_fields(step.model):
             step.input["seed"] = int(over["seed"])
+        if "strength" in over and "strength" in input_fields(step.model):  # remix: how far from the source
+            step.input["strength"] = over["strength"]
         validate_step(step)
         if step.task in ("inpaint", "outpaint"):
             source_upload(step, source_seconds, reasons)

@@ -78,6 +78,8 @@ class EditRequest(_AudioArg):
     lyrics: str | None = Field(None, max_length=MAX_TEXT, description="Lyrics for the new material")
     tags: str | None = Field(None, max_length=2000, description="Style tags (default: inferred)")
     model: str | None = Field(None, max_length=200, description="Explicit catalog model id")
+    strength: float | None = Field(None, ge=0, le=1,
+                                   description="Remix only: 0 keeps the source, 1 ignores it (default: the model's)")
 
 
 class RunRequest(ModelInput):
@@ -100,3 +102,9 @@ class FinishRequest(_AudioArg):
     loop: bool = Field(False, description="Make it loop seamlessly")
     length: float | None = Field(None, gt=0, le=3600, description="Exact length in seconds")
     format: Literal["wav", "flac", "mp3", "ogg"] | None = Field(None, description="Output format")
+
+
+class ReplayRequest(ModelInput):
+    sidecar: str = Field(min_length=1, max_length=4096,
+                         description="A take's sidecar JSON (a path in an allowed dir): re-run what it records")
+    provider: Provider | None = Field(None, description="Run on this provider instead of the recorded one")
