@@ -51,24 +51,25 @@ def describe_model(entry: ModelEntry, *, full: bool = False) -> dict[str, Any]:
 
 def _settings(format: str | None, finish: str | None, options: dict[str, Any] | None,
               progress: Callable[..., None] | None, cancel_event: threading.Event | None,
-              log: Callable[[str], None] | None, on_remote_id: Callable[[str], None] | None = None
-              ) -> RunSettings:
+              log: Callable[[str], None] | None, on_remote_id: Callable[[str], None] | None = None,
+              lrc: bool = False) -> RunSettings:
     return RunSettings(format=format, finish=finish, options=dict(options or {}), progress=progress,
-                       cancel_event=cancel_event, log=log, on_remote_id=on_remote_id)
+                       cancel_event=cancel_event, log=log, on_remote_id=on_remote_id, lrc=lrc)
 
 
 def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = ".", *,
         provider: str = "auto", format: str | None = None, finish: str | None = None,
         options: dict[str, Any] | None = None, progress: Callable[..., None] | None = None,
         cancel_event: threading.Event | None = None, log: Callable[[str], None] | None = None,
-        on_remote_id: Callable[[str], None] | None = None) -> RunResult:
-    """Run one model on one input and write its files (atomically) with sidecars."""
+        on_remote_id: Callable[[str], None] | None = None, lrc: bool = False) -> RunResult:
+    """Run one model on one input and write its files (atomically) with sidecars (`lrc`: and
+    `<name>.lrc` synced lyrics where the take has word timing)."""
     from aimusic.pipeline import run_request
 
     started = time.perf_counter()
     model, request, chosen = prepare(model_id, input, provider)
     return run_request(model, request, chosen, output_dir,
-                       _settings(format, finish, options, progress, cancel_event, log, on_remote_id),
+                       _settings(format, finish, options, progress, cancel_event, log, on_remote_id, lrc),
                        started=started)
 
 
@@ -124,14 +125,15 @@ def generate(request: str, output_dir: str | Path = ".", *, provider: str = "aut
              budget_usd: float | None = None, video: str | None = None, audio: str | None = None,
              format: str | None = None, finish: str | None = None, options: dict[str, Any] | None = None,
              progress: Callable[..., None] | None = None, cancel_event: threading.Event | None = None,
-             log: Callable[[str], None] | None = None) -> PlanRunResult:
+             log: Callable[[str], None] | None = None, lrc: bool = False) -> PlanRunResult:
     """Plan a request in plain words and run every step of the plan (`options`: engine options)."""
     from aimusic.pipeline import run_plan
     from aimusic.plan import make_plan
 
     the_plan = make_plan(request, audio=audio, lyrics=lyrics, provider=provider, budget_usd=budget_usd,
                          overrides=overrides, video=video)
-    results = run_plan(the_plan, output_dir, _settings(format, finish, options, progress, cancel_event, log))
+    results = run_plan(the_plan, output_dir, _settings(format, finish, options, progress, cancel_event, log,
+                                                       lrc=lrc))
     return PlanRunResult(plan=the_plan.to_dict(), results=results)
 
 
