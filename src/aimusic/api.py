@@ -26,7 +26,7 @@ from aimusic.plan.providers import provider_for_model as choose_provider
 __all__ = ["AUDIO_REFERENCE_FIELDS", "PlanRunResult", "RunResult", "aimusic_version", "analyze",
            "check_audio_references", "choose_provider", "describe_model", "edit", "estimate_cost", "finish",
            "generate", "library_versions", "models", "output_seconds", "plan", "prepare", "replay",
-           "resolve_seed", "resume", "run"]
+           "resolve_seed", "resume", "run", "align_lyrics", "align_lyrics_price"]
 
 
 def models() -> list[ModelEntry]:
@@ -225,3 +225,87 @@ def analyze(audio: str | Path, *, plot: str | Path | None = None) -> dict[str, A
         write_file_atomic(plot_file, plot_analysis(samples, rate, result))
         result["plot"] = str(plot_file)
     return result
+
+
+def align_lyrics_price(audio: str | Path, provider: str = "elevenlabs") -> tuple[float, float]:
+    """(seconds, USD) that timing the words of `audio` on `provider` costs, before anything is sent."""
+    from aimusic.audio.io import audio_info
+    from aimusic.schemas import is_url
+
+    cls = _aligner(provider)
+    if is_url(str(audio)):
+        raise InputError("lyrics align takes a local file", field="audio", hint="download it and pass its path")
+    path = Path(audio).expanduser()
+    if not path.is_file():
+        raise InputFileError(f"audio file not found: {path}", field="audio")
+    seconds = float(audio_info(str(path)).get("duration") or 0.0)
+    return seconds, cls.align_price(seconds)
+
+
+def _aligner(provider: str) -> Any:
+    from aimusic.engines.registry import engine_class, provider_names
+
+    names = [n for n in provider_names() if _can_align(n)]
+    if provider not in names:
+        raise UsageError(f"{provider!r} cannot time the words of a song", field="provider",
+                         hint=f"use --provider {' or '.join(names) or 'elevenlabs'}; songs the sketch engine sings "
+                              "carry exact timing: generate them with --lrc")
+    return engine_class(provider)
+
+
+def _can_align(provider: str) -> bool:
+    from aimusic.engines.registry import engine_class
+    from aimusic.errors import AimusicError
+
+    try:
+        return callable(getattr(engine_class(provider), "align", None))
+    except AimusicError:
+        return False
+
+
+def align_lyrics(audio: str | Path, output_dir: str | Path | None = None, *, provider: str = "elevenlabs",
+                 lyrics: str | None = None, timeout: float | None = None,
+                 cancel_event: threading.Event | None = None, log: Callable[[str], None] | None = None
+                 ) -> dict[str, Any]:
+    """Time the words of any song (`aimusic lyrics align`): writes `<name>.lrc` and `<name>.timing.json`
+    (both whole or not at all, collision-free) and returns what was written. Charged by the provider."""
+    from aimusic.lyrics.lrc import write_lrc
+    from aimusic.output import OutputSink
+    from aimusic.pipeline.sidecar import aimusic_version
+
+    cls = _aligner(provider)
+    path = Path(audio).expanduser()
+    found = cls.align(str(path), timeout=timeout, cancel_event=cancel_event, log=log)
+    timing = found["lyrics_timing"]
+    if not timing:
+        raise InputError(f"{provider} found no sung words in {path.name}", field="audio")
+    directory = Path(output_dir) if output_dir is not None else path.parent
+    text = write_lrc(timing, lyrics=lyrics, title=path.stem, length_s=found.get("seconds"))
+    record = {"aimusic_version": aimusic_version(), "file": path.name, "provider": provider,
+              "task": "align", "song_id": found.get("song_id"), "cost_usd": found.get("cost_usd"),
+              "lyrics_timing": timing}
+    sink = OutputSink(directory)
+    staged = [sink.stage_bytes(text.encode("utf-8"), ".lrc"), sink.stage_json(record)]
+    names = _free_names(directory, path.stem, (".lrc", ".timing.json"))
+    linked: list[Path] = []
+    try:
+        for item, name in zip(staged, names):
+            item.link(name)
+            linked.append(name)
+    except BaseException:
+        for name in linked:
+            name.unlink(missing_ok=True)
+        sink.abort()
+        raise
+    sink.close()
+    return {"lrc": str(names[0]), "timing": str(names[1]), "words": len(timing),
+            "cost_usd": found.get("cost_usd"), "song_id": found.get("song_id"), "provider": provider}
+
+
+def _free_names(directory: Path, stem: str, suffixes: tuple[str, ...]) -> list[Path]:
+    for attempt in range(10_000):
+        candidate = stem if attempt == 0 else f"{stem}-{attempt}"
+        names = [directory / f"{candidate}{suffix}" for suffix in suffixes]
+        if not any(n.exists() for n in names):
+            return names
+    raise InputError(f"no free file name for {stem} in {directory}", field="output_dir")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field
+
 from aimusic.catalog import ModelEntry
-from aimusic.schemas import GenerateInput, InpaintInput, OutpaintInput, PromptMusicInput
+from aimusic.schemas import GenerateInput, InpaintInput, OutpaintInput, PromptMusicInput, SeparateInput
 
 ACE_V1_LANGUAGES = ("en", "zh", "ru", "es", "ja", "de", "fr", "pt", "it", "ko",
                     "pl", "tr", "cs", "nl", "ar", "hu", "hi")
@@ -16,6 +20,23 @@ ELEVENLABS_LANGUAGES = ("en", "es", "de", "fr", "it", "pt", "ja", "ko", "zh", "h
                         "pl", "sv", "tr", "ar")
 
 ACE_BASE_PRICE = 0.0002
+# UNVERIFIED: the stem names inside ElevenLabs' stem ZIPs (engines/elevenlabs_stems.py names the
+# files from the ZIP's members; a request is checked against these before anything is sent)
+ELEVENLABS_STEM_SETS = {"two_stems_v1": ("vocals", "instrumental"),
+                        "six_stems_v1": ("vocals", "drums", "bass", "guitar", "piano", "other")}
+
+
+class ElevenLabsSeparateInput(SeparateInput):
+    """ElevenLabs stem separation: a local file is uploaded; a ZIP of stems comes back."""
+
+    stem_variation_id: Literal["two_stems_v1", "six_stems_v1"] = Field(
+        "six_stems_v1", description="two_stems_v1: vocals + instrumental; six_stems_v1: vocals, drums, bass, "
+                                    "guitar, piano, other")
+    output_format: Literal["mp3_standard", "mp3_high_quality", "wav_cd_quality"] = "mp3_standard"
+
+    def stem_names(self) -> tuple[str, ...]:
+        return ELEVENLABS_STEM_SETS[self.stem_variation_id]
+
 
 MODELS = [
     ModelEntry(
@@ -54,4 +75,12 @@ MODELS = [
                     "4 minutes: longer extensions are chained.",
         input_model=OutpaintInput, price_per_second=ACE_BASE_PRICE, price_published=False,
         min_seconds=0, languages=ACE_V1_LANGUAGES, sample_rate=44100),
+    ModelEntry(
+        id="elevenlabs/elevenlabs/audio-separate", task="separate", providers=("elevenlabs",),
+        title="ElevenLabs stem separation",
+        description="Splits any track into 2 (vocals, instrumental) or 6 stems (vocals, drums, bass, guitar, "
+                    "piano, other). Uploads the file; priced per second of the track (estimate).",
+        input_model=ElevenLabsSeparateInput, price_per_second=0.0083, price_published=False, min_seconds=0,
+        max_seconds=600, sample_rate=44100, tier="premium",
+        extra={"stems": sorted({s for v in ELEVENLABS_STEM_SETS.values() for s in v})}),
 ]

@@ -225,7 +225,7 @@ class ElevenLabsOptions(EngineOptions):
 class ElevenLabsEngine(Engine):
     name = "elevenlabs"
     title = "ElevenLabs"
-    tasks = frozenset({"generate"})
+    tasks = frozenset({"generate", "separate"})   # separate: engines/elevenlabs_stems.py
     credential = Credential("elevenlabs", "ELEVENLABS_API_KEY", "ElevenLabs")
     lane = Lane.REMOTE
     # the slot is held while ElevenLabs composes (progress ("compose", 0) .. ("compose", 1))
@@ -244,7 +244,25 @@ class ElevenLabsEngine(Engine):
 
         return {"httpx": httpx.__version__, "api": "elevenlabs-music-v1"}
 
+    @staticmethod
+    def align(audio: str, **kwargs: Any) -> dict[str, Any]:
+        """Word timing of any song (`aimusic lyrics align`): engines/elevenlabs_stems.py."""
+        from aimusic.engines import elevenlabs_stems
+
+        return elevenlabs_stems.align(audio, **kwargs)
+
+    @staticmethod
+    def align_price(seconds: float) -> float:
+        from aimusic.engines import elevenlabs_stems
+
+        return elevenlabs_stems.align_price(seconds)
+
     def run(self, model: ModelEntry, request: ModelInput, ctx: RunContext, sink: Any) -> EngineResult:
+        if model.task == "separate":
+            from aimusic.engines import elevenlabs_stems
+
+            self.options_of(ctx)
+            return elevenlabs_stems.separate(model, request, ctx, sink)
         key = require_key("elevenlabs")
         data = request.to_json_dict()
         options = self.options_of(ctx)

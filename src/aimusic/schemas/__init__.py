@@ -146,7 +146,7 @@ class SeparateInput(AudioSourceMixin):
         for field_name in ("stems", "remove"):
             unknown = [s for s in getattr(self, field_name) if names and s not in names]
             if unknown:
-                raise PydanticCustomError("unknown_stem", "{field}: no stem {stem!r} here: this model makes {names}",
+                raise PydanticCustomError("unknown_stem", "{field}: no stem '{stem}' here: this model makes {names}",
                                           {"field": field_name, "stem": unknown[0], "names": ", ".join(names)})
         if self.remove and set(self.remove) >= set(names or self.remove) and not self.stems:
             raise PydanticCustomError("nothing_left", "remove: every stem is removed: nothing is left for the mix",
@@ -177,7 +177,7 @@ class LayerInput(AudioSourceMixin, TagsLyricsMixin):
     def _known_track(self) -> LayerInput:
         names = self.track_names()
         if names and self.track not in names:
-            raise PydanticCustomError("unknown_track", "track: this model cannot add {track!r}: it adds {names}",
+            raise PydanticCustomError("unknown_track", "track: this model cannot add '{track}': it adds {names}",
                                       {"track": self.track, "names": ", ".join(names)})
         return self
 
