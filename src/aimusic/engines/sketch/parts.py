@@ -36,11 +36,9 @@ LAYER_TRACKS: dict[str, tuple[str, str | None]] = {
     "bells": ("lead", "bells"), "vocals": ("vocal", None), "backing": ("backing", None),
 }
 BACKING_ROLES = ("drums", "bass", "chords")
-LAYER_BELOW_SOURCE_DB = 4.0     # a new part sits this much under the source's RMS (before gain_db)
 MIN_LAYER_SECONDS = 2.0         # shorter than a bar at most tempos: nothing to fit a part to
 MATCH_LOSSLESS = 2e-3           # largest sample difference between a file and its re-render
 MATCH_LOSSY = 0.35              # lossy files: difference RMS over signal RMS
-CLIP_CEILING = 0.999
 
 
 def stem_of(bus_name: str) -> str:
@@ -163,6 +161,7 @@ def _check_same(source: np.ndarray, mix: np.ndarray, fmt: str, name: str) -> Non
 
 def layer(request: Any, ctx: RunContext, sink: Any) -> EngineResult:
     from aimusic.audio.io import resample, to_channels
+    from aimusic.audio.layering import add_part
     from aimusic.engines.sketch.analysis_for_edits import analyse_source
     from aimusic.engines.sketch.compose import ComposeRequest, compose
     from aimusic.engines.sketch.edit import read_source
@@ -209,13 +208,7 @@ def layer(request: Any, ctx: RunContext, sink: Any) -> EngineResult:
     ctx.check_cancelled()
     part = to_channels(resample(rendered.samples, SYNTH_RATE, rate), source.shape[0])
     part = _fit(part, first_bar, total)
-    part *= np.float32(_part_gain(part, source, float(request.gain_db)))
-    mixed = source + part
-    peak = float(np.abs(mixed).max(initial=0.0))
-    source_gain = 1.0 if peak <= CLIP_CEILING else CLIP_CEILING / peak
-    if source_gain != 1.0:
-        part *= np.float32(source_gain)
-        mixed = (source * np.float32(source_gain) + part).astype(np.float32)
+    mixed, part, source_gain = add_part(source, part, float(request.gain_db))
     fmt = ctx.output_format or "wav"
     details = {"track": track, "role": role, "voice": voice, "source": grid.to_dict(),
                "starts_s": round(first_bar / rate, 4), "source_gain": round(source_gain, 6),
@@ -241,13 +234,3 @@ def _fit(part: np.ndarray, start: int, total: int) -> np.ndarray:
     return out
 
 
-def _part_gain(part: np.ndarray, source: np.ndarray, gain_db: float) -> float:
-    """The new part's RMS LAYER_BELOW_SOURCE_DB under the source's (plus the user's gain_db)."""
-    def rms(x: np.ndarray) -> float:
-        return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
-
-    mine, theirs = rms(part), rms(source)
-    if mine <= 0:
-        return 1.0
-    target = (theirs if theirs > 1e-4 else 0.1) * 10 ** ((gain_db - LAYER_BELOW_SOURCE_DB) / 20)
-    return target / mine
