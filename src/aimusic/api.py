@@ -26,7 +26,7 @@ from aimusic.plan.providers import provider_for_model as choose_provider
 __all__ = ["AUDIO_REFERENCE_FIELDS", "PlanRunResult", "RunResult", "aimusic_version", "analyze",
            "check_audio_references", "choose_provider", "describe_model", "edit", "estimate_cost", "finish",
            "generate", "library_versions", "models", "output_seconds", "plan", "prepare", "replay",
-           "resolve_seed", "resume", "run", "align_lyrics", "align_lyrics_price"]
+           "resolve_seed", "resume", "run", "align_lyrics", "align_lyrics_price", "separate", "layer"]
 
 
 def models() -> list[ModelEntry]:
@@ -132,6 +132,43 @@ def generate(request: str, output_dir: str | Path = ".", *, provider: str = "aut
 
     the_plan = make_plan(request, audio=audio, lyrics=lyrics, provider=provider, budget_usd=budget_usd,
                          overrides=overrides, video=video)
+    results = run_plan(the_plan, output_dir, _settings(format, finish, options, progress, cancel_event, log,
+                                                       lrc=lrc))
+    return PlanRunResult(plan=the_plan.to_dict(), results=results)
+
+
+def separate(audio: str, output_dir: str | Path = ".", *, stems: list[str] | None = None,
+             remove: list[str] | None = None, provider: str = "auto", seed: int | None = None,
+             budget_usd: float | None = None, **kwargs: Any) -> PlanRunResult:
+    """Split `audio` into stems on the best provider here (`remove`: left out of the main file)."""
+    from aimusic.plan.parts import PartRequest
+
+    found = PartRequest("separate", "separate", stems=list(stems or []), remove=list(remove or []))
+    return _run_part(found, audio, output_dir, provider, None, {"seed": seed}, budget_usd, **kwargs)
+
+
+def layer(audio: str, track: str, output_dir: str | Path = ".", *, lyrics: str | None = None,
+          tags: str | None = None, provider: str = "auto", seed: int | None = None,
+          budget_usd: float | None = None, **kwargs: Any) -> PlanRunResult:
+    """Add `track` (drums, strings, vocals with `lyrics`, 'backing', ...) to `audio`: the new mix and
+    the part alone."""
+    from aimusic.plan.parts import PartRequest
+
+    found = PartRequest("layer", f"add {track}", track=track)
+    return _run_part(found, audio, output_dir, provider, lyrics, {"seed": seed, "tags": tags}, budget_usd,
+                     **kwargs)
+
+
+def _run_part(found: Any, audio: str, output_dir: str | Path, provider: str, lyrics: str | None,
+              over: dict[str, Any], budget_usd: float | None, *, format: str | None = None,
+              finish: str | None = None, options: dict[str, Any] | None = None,
+              progress: Callable[..., None] | None = None, cancel_event: threading.Event | None = None,
+              log: Callable[[str], None] | None = None, lrc: bool = False) -> PlanRunResult:
+    from aimusic.pipeline import run_plan
+    from aimusic.plan.parts import part_plan
+
+    the_plan = part_plan(found, audio, lyrics=lyrics, provider=provider, budget_usd=budget_usd,
+                         over={k: v for k, v in over.items() if v is not None})
     results = run_plan(the_plan, output_dir, _settings(format, finish, options, progress, cancel_event, log,
                                                        lrc=lrc))
     return PlanRunResult(plan=the_plan.to_dict(), results=results)

@@ -249,7 +249,8 @@ class ElevenLabsEngine(Engine):
         """Word timing of any song (`aimusic lyrics align`): engines/elevenlabs_stems.py."""
         from aimusic.engines import elevenlabs_stems
 
-        return elevenlabs_stems.align(audio, **kwargs)
+        key = require_key("elevenlabs")
+        return elevenlabs_stems.align(audio, lambda guard: ElevenLabsClient(key, guard=guard), KEY_HINT, **kwargs)
 
     @staticmethod
     def align_price(seconds: float) -> float:
@@ -262,7 +263,9 @@ class ElevenLabsEngine(Engine):
             from aimusic.engines import elevenlabs_stems
 
             self.options_of(ctx)
-            return elevenlabs_stems.separate(model, request, ctx, sink)
+            key = require_key("elevenlabs")
+            return elevenlabs_stems.separate(model, request, ctx, sink,
+                                             lambda guard: ElevenLabsClient(key, guard=guard), KEY_HINT)
         key = require_key("elevenlabs")
         data = request.to_json_dict()
         options = self.options_of(ctx)

@@ -55,31 +55,25 @@ def _local_file(reference: str, field: str = "audio") -> Path:
     return path
 
 
-def _client(ctx: RunContext) -> tuple[Any, CallGuard]:
-    from aimusic.config import require_key
-    from aimusic.engines.elevenlabs import ElevenLabsClient
-
-    options = ctx.options
-    timeout = getattr(options, "timeout", None)
-    guard = CallGuard(cancelled=ctx.cancel_event.is_set, on_retry=ctx.notice,
-                      deadline=time.monotonic() + float(timeout) if timeout else None)
-    return ElevenLabsClient(require_key("elevenlabs"), guard=guard), guard
+def _guard(cancelled: Any, notice: Any, timeout: float | None) -> CallGuard:
+    return CallGuard(cancelled=cancelled, on_retry=notice,
+                     deadline=time.monotonic() + float(timeout) if timeout else None)
 
 
 # ------------------------------------------------------------------------------------ separate
 
-def separate(model: Any, request: Any, ctx: RunContext, sink: Any) -> EngineResult:
-    from aimusic.engines.elevenlabs import KEY_HINT
-
+def separate(model: Any, request: Any, ctx: RunContext, sink: Any, client_for: Any, key_hint: str
+             ) -> EngineResult:
+    """`client_for(guard)`: an ElevenLabsClient (the engine in elevenlabs.py makes it, with the key)."""
     path = _local_file(request.audio)
     variant = request.stem_variation_id
     output_format = SEPARATE_FORMATS[request.output_format]
-    client, guard = _client(ctx)
+    client = client_for(_guard(ctx.cancel_event.is_set, ctx.notice, getattr(ctx.options, "timeout", None)))
     archive = sink.stage(".zip")
     ctx.progress("separate", 0, 1, f"ElevenLabs is separating {path.name} ({variant})")
     try:
         headers = _post_streamed(client, "/v1/music/stem-separation", path, {"stem_variation_id": variant},
-                                 {"output_format": output_format}, archive, KEY_HINT)
+                                 {"output_format": output_format}, archive, key_hint)
     finally:
         client.close()
     ctx.progress("separate", 1, 1, "done")
@@ -262,21 +256,17 @@ def align_price(seconds: float) -> float:
     return round(get_model("elevenlabs/elevenlabs/music-generation").price_per_second * seconds, 6)
 
 
-def align(audio: str, *, timeout: float | None = None, cancel_event: Any = None,
+def align(audio: str, client_for: Any, key_hint: str, *, timeout: float | None = None, cancel_event: Any = None,
           log: Any = None) -> dict[str, Any]:
     """Word timing of any song through ElevenLabs' upload with timestamps:
-    {"song_id", "lyrics_timing": [{word, start, end}], "cost_usd"}."""
+    {"song_id", "lyrics_timing": [{word, start, end}], "seconds", "cost_usd"}."""
     from aimusic.audio.io import audio_info
-    from aimusic.engines.elevenlabs import KEY_HINT, ElevenLabsOptions
-    from aimusic.engines.base import RunContext
 
     path = _local_file(audio)
     seconds = float(audio_info(str(path)).get("duration") or 0.0)
-    ctx = RunContext(options=ElevenLabsOptions(timeout=timeout), log=log)
-    if cancel_event is not None:
-        ctx.cancel_event = cancel_event
-    client, guard = _client(ctx)
-    call = HttpCall("ElevenLabs", "upload", safe=False, key_hint=KEY_HINT)
+    guard = _guard(cancel_event.is_set if cancel_event is not None else (lambda: False), log, timeout)
+    client = client_for(guard)
+    call = HttpCall("ElevenLabs", "upload", safe=False, key_hint=key_hint)
     try:
         with path.open("rb") as handle:
             response = send(client.http, "POST", f"{client.base}/v1/music/upload", call, guard,
