@@ -134,7 +134,7 @@ def test_the_planner_routes_part_requests(words, task, field, value, sung):
 
     plan = make_plan(words, audio=str(sung), provider="auto")
     assert plan.task == task and plan.input[field] == value and plan.provider == "sketch"
-    assert plan.reasons[0].startswith(f"'")
+    assert plan.reasons[0].startswith("'") and f"-> {task}" in plan.reasons[0]
 
 
 def test_planner_picks_elevenlabs_for_other_files_priced_and_78_without_any(wav_file, monkeypatch):

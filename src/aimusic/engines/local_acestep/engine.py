@@ -69,7 +69,7 @@ class LocalAceStepEngine(Engine):
             return Availability(False, "torch and diffusers are not installed: pip install 'aimusic[local]'")
         if model.task in BASE_ONLY_TASKS and model.extra.get("turbo"):
             return Availability(False, f"turbo checkpoints cannot {model.task}: use "
-                                       f"{model.id.replace(weights.variant_of(model), 'base', 1)}")
+                                       f"{model.id.replace(weights.variant_of(model), weights.variant_of(model).replace('turbo', 'base'), 1)}")
         path, source = weights.find_weights(model)
         if path is None:
             variant = weights.variant_of(model)

@@ -33,13 +33,14 @@ MIN_TRACK_SECONDS = 2.0
 
 def refuse_turbo(model: Any, pipe: Any = None) -> None:
     """NotConfiguredError (78) for a turbo checkpoint (by the catalog's preset or the loaded pipeline)."""
-    from aimusic.engines.local_acestep.weights import pull_command
+    from aimusic.engines.local_acestep.weights import pull_command, variant_of
 
     if model.extra.get("turbo") or (pipe is not None and getattr(pipe, "is_turbo", False)):
         endpoint = model.id.rsplit("/", 1)[-1]
+        base = variant_of(model).replace("turbo", "base") if "base" not in variant_of(model) else variant_of(model)
         raise NotConfiguredError(
             f"{model.task} needs an ACE-Step 1.5 base checkpoint (turbo ones only generate, repaint and cover)",
-            field="model", hint=f"use local/ace-step-1.5-base/{endpoint} after `{pull_command('base')}`")
+            field="model", hint=f"use local/ace-step-1.5-{base}/{endpoint} after `{pull_command(base)}`")
 
 
 def settings_request(request: Any) -> Any:
