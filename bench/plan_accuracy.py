@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "plan_corpus.yaml"
 BASELINE = "916dd5b"   # main before Planner v2
-ROUTES = ("premium", "ace-1.5", "ace-base", "draft-polish", "inpaint", "outpaint", "remix", "error")
+ROUTES = ("premium", "ace-1.5", "ace-base", "draft-polish", "inpaint", "outpaint", "remix", "separate", "layer",
+          "error")
 MODELS = {"elevenlabs/elevenlabs/music-generation": "premium", "acestep-ai/ace-step-1.5/text-to-audio": "ace-1.5",
           "acestep-ai/ace-step/text-to-audio": "ace-base"}
 

@@ -63,7 +63,7 @@ def test_doctor_reports_key_sources_and_paths(cli, monkeypatch):
     assert report["providers"]["elevenlabs"]["key"] == "env ELEVENLABS_API_KEY"
     assert report["providers"]["runcomfy"]["key"] == "not set"
     assert report["paths"]["credentials"].endswith("credentials.json")
-    assert report["providers"]["sketch"]["models"] == 4
+    assert report["providers"]["sketch"]["models"] == 6   # generate, inpaint, outpaint, remix, separate, layer
 
 
 def test_redact_replaces_secrets(monkeypatch):

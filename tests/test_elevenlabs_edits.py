@@ -228,30 +228,28 @@ def test_a_long_compose_reports_progress_while_waiting_and_while_receiving(el, t
     assert result.files
 
 
-def test_word_timestamps_land_in_the_sidecar_and_an_lrc(el, tmp_path, cli):
+def test_word_timestamps_land_in_the_sidecar_and_lrc_writes_the_lyric_lines(el, tmp_path, cli):
     result = cli("run", ELEVEN, "--provider", "elevenlabs", "--input", '{"prompt": "la la song", "music_length_ms": 10000}',
                  "-o", str(tmp_path), "--word-timestamps", "--json")
     assert result.code == 0, result.stderr
     assert el.requests[-1]["path"] == "/v1/music/detailed"
     assert el.requests[-1]["body"]["with_timestamps"] is True
     sidecar = json.loads(Path(result.json()["sidecars"][0]).read_text())
-    timing = sidecar["metadata"]["lyrics_timing"]
+    timing = sidecar["lyrics_timing"]
     assert timing[0] == {"word": "la", "start": 0.05, "end": pytest.approx(timing[0]["end"])}
     assert all(w["start"] <= w["end"] for w in timing)
-    lrc = Path(result.json()["extra_files"][0]["lrc"]).read_text()
-    assert lrc.startswith("[00:00.05]<00:00.05>la")
     assert sidecar["metadata"]["song_metadata"]["genres"] == ["pop"]
+    assert not result.json()["extra_files"][0]          # word timestamps alone: the sidecar only
     sf.read(result.json()["files"][0])
 
-
-def test_lrc_groups_words_into_the_lyric_lines():
-    from aimusic.lyrics.lrc import write_lrc
-
-    timing = [{"word": w, "start": i * 0.5, "end": i * 0.5 + 0.4} for i, w in enumerate("we ride the night shine on".split())]
-    text = write_lrc(timing, ["[Verse]", "We ride the night", "Shine on"])
-    assert text.splitlines() == ["[00:00.00]<00:00.00>we <00:00.50>ride <00:01.00>the <00:01.50>night <00:01.90>",
-                                 "[00:02.00]<00:02.00>shine <00:02.50>on <00:02.90>"]
-    assert write_lrc([]) == ""
+    # --lrc asks ElevenLabs for the timestamps itself and writes <name>.lrc
+    out = tmp_path / "lrc"
+    result = cli("run", ELEVEN, "--provider", "elevenlabs", "--input", '{"prompt": "la la song", "music_length_ms": 10000}',
+                 "-o", str(out), "--lrc", "--json")
+    assert result.code == 0, result.stderr
+    assert el.requests[-1]["path"] == "/v1/music/detailed"
+    lrc = Path(result.json()["extra_files"][0]["lrc"]).read_text()
+    assert "<00:00.05>la" in lrc
 
 
 # ---- video to music -----------------------------------------------------------------------------

@@ -194,7 +194,7 @@ def test_engines_declare_their_keys_and_tasks():
     assert runcomfy.needs_key and runcomfy.key_env_var == "RUNCOMFY_TOKEN"
     assert runcomfy.tasks == {"generate", "inpaint", "outpaint"}
     assert elevenlabs.needs_key and elevenlabs.key_env_var == "ELEVENLABS_API_KEY"
-    assert elevenlabs.tasks == {"generate", "inpaint", "outpaint", "video"}
+    assert elevenlabs.tasks == {"generate", "inpaint", "outpaint", "video", "separate"}  # separate: engines/elevenlabs_stems.py
 
 
 def test_importing_the_engines_does_not_import_httpx():

@@ -19,7 +19,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from conftest import SRC, music_like
 
-TOOLS = {"plan", "generate", "edit", "run", "models", "analyze", "finish"}
+TOOLS = {"plan", "generate", "edit", "run", "models", "analyze", "finish", "separate", "layer"}
 
 
 def _env() -> dict[str, str]:

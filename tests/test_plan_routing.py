@@ -102,12 +102,17 @@ def test_cheap_draft_then_premium_polish():
 
 
 def test_mask_based_edit_is_refused(wav_file):
-    from aimusic.errors import InputError
+    """Only what no provider can do is refused as a mask edit; 'remove the vocals' is a separation now,
+    which RunComfy cannot run (the error names who can)."""
+    from aimusic.errors import InputError, UsageError
 
     source = wav_file(10.0, sample_rate=8000)
     with pytest.raises(InputError) as info:
-        hosted("remove the vocals from my track", audio=str(source))
+        hosted("swap the instrument in my track", audio=str(source))
     assert "time range" in str(info.value)
+    with pytest.raises(UsageError) as refused:
+        hosted("remove the vocals from my track", audio=str(source))
+    assert "elevenlabs" in refused.value.hint and "sketch" in refused.value.hint
 
 
 # ---- the decision flow: paraphrases --------------------------------------------------------------

@@ -25,8 +25,8 @@ from aimusic.plan.providers import provider_for_model as choose_provider
 
 __all__ = ["AUDIO_REFERENCE_FIELDS", "PlanRunResult", "RunResult", "aimusic_version", "analyze",
            "check_audio_references", "choose_provider", "describe_model", "edit", "estimate_cost", "finish",
-           "generate", "library", "library_versions", "models", "output_seconds", "plan", "prepare", "replay",
-           "resolve_seed", "resume", "run", "waveform"]
+           "generate", "layer", "library", "library_versions", "models", "output_seconds", "plan", "prepare",
+           "replay", "resolve_seed", "resume", "run", "separate", "waveform", "align_lyrics", "align_lyrics_price"]
 
 
 def models() -> list[ModelEntry]:
@@ -51,24 +51,25 @@ def describe_model(entry: ModelEntry, *, full: bool = False) -> dict[str, Any]:
 
 def _settings(format: str | None, finish: str | None, options: dict[str, Any] | None,
               progress: Callable[..., None] | None, cancel_event: threading.Event | None,
-              log: Callable[[str], None] | None, on_remote_id: Callable[[str], None] | None = None
-              ) -> RunSettings:
+              log: Callable[[str], None] | None, on_remote_id: Callable[[str], None] | None = None,
+              lrc: bool = False) -> RunSettings:
     return RunSettings(format=format, finish=finish, options=dict(options or {}), progress=progress,
-                       cancel_event=cancel_event, log=log, on_remote_id=on_remote_id)
+                       cancel_event=cancel_event, log=log, on_remote_id=on_remote_id, lrc=lrc)
 
 
 def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = ".", *,
         provider: str = "auto", format: str | None = None, finish: str | None = None,
         options: dict[str, Any] | None = None, progress: Callable[..., None] | None = None,
         cancel_event: threading.Event | None = None, log: Callable[[str], None] | None = None,
-        on_remote_id: Callable[[str], None] | None = None) -> RunResult:
-    """Run one model on one input and write its files (atomically) with sidecars."""
+        on_remote_id: Callable[[str], None] | None = None, lrc: bool = False) -> RunResult:
+    """Run one model on one input and write its files (atomically) with sidecars (`lrc`: and
+    `<name>.lrc` synced lyrics where the take has word timing)."""
     from aimusic.pipeline import run_request
 
     started = time.perf_counter()
     model, request, chosen = prepare(model_id, input, provider)
     return run_request(model, request, chosen, output_dir,
-                       _settings(format, finish, options, progress, cancel_event, log, on_remote_id),
+                       _settings(format, finish, options, progress, cancel_event, log, on_remote_id, lrc),
                        started=started)
 
 
@@ -124,14 +125,52 @@ def generate(request: str, output_dir: str | Path = ".", *, provider: str = "aut
              budget_usd: float | None = None, video: str | None = None, audio: str | None = None,
              format: str | None = None, finish: str | None = None, options: dict[str, Any] | None = None,
              progress: Callable[..., None] | None = None, cancel_event: threading.Event | None = None,
-             log: Callable[[str], None] | None = None) -> PlanRunResult:
+             log: Callable[[str], None] | None = None, lrc: bool = False) -> PlanRunResult:
     """Plan a request in plain words and run every step of the plan (`options`: engine options)."""
     from aimusic.pipeline import run_plan
     from aimusic.plan import make_plan
 
     the_plan = make_plan(request, audio=audio, lyrics=lyrics, provider=provider, budget_usd=budget_usd,
                          overrides=overrides, video=video)
-    results = run_plan(the_plan, output_dir, _settings(format, finish, options, progress, cancel_event, log))
+    results = run_plan(the_plan, output_dir, _settings(format, finish, options, progress, cancel_event, log,
+                                                       lrc=lrc))
+    return PlanRunResult(plan=the_plan.to_dict(), results=results)
+
+
+def separate(audio: str, output_dir: str | Path = ".", *, stems: list[str] | None = None,
+             remove: list[str] | None = None, provider: str = "auto", seed: int | None = None,
+             budget_usd: float | None = None, **kwargs: Any) -> PlanRunResult:
+    """Split `audio` into stems on the best provider here (`remove`: left out of the main file)."""
+    from aimusic.plan.parts import PartRequest
+
+    found = PartRequest("separate", "separate", stems=list(stems or []), remove=list(remove or []))
+    return _run_part(found, audio, output_dir, provider, None, {"seed": seed}, budget_usd, **kwargs)
+
+
+def layer(audio: str, track: str, output_dir: str | Path = ".", *, lyrics: str | None = None,
+          tags: str | None = None, provider: str = "auto", seed: int | None = None,
+          budget_usd: float | None = None, **kwargs: Any) -> PlanRunResult:
+    """Add `track` (drums, strings, vocals with `lyrics`, 'backing', ...) to `audio`: the new mix and
+    the part alone."""
+    from aimusic.plan.parts import PartRequest
+
+    found = PartRequest("layer", f"add {track}", track=track)
+    return _run_part(found, audio, output_dir, provider, lyrics, {"seed": seed, "tags": tags}, budget_usd,
+                     **kwargs)
+
+
+def _run_part(found: Any, audio: str, output_dir: str | Path, provider: str, lyrics: str | None,
+              over: dict[str, Any], budget_usd: float | None, *, format: str | None = None,
+              finish: str | None = None, options: dict[str, Any] | None = None,
+              progress: Callable[..., None] | None = None, cancel_event: threading.Event | None = None,
+              log: Callable[[str], None] | None = None, lrc: bool = False) -> PlanRunResult:
+    from aimusic.pipeline import run_plan
+    from aimusic.plan.parts import part_plan
+
+    the_plan = part_plan(found, audio, lyrics=lyrics, provider=provider, budget_usd=budget_usd,
+                         over={k: v for k, v in over.items() if v is not None})
+    results = run_plan(the_plan, output_dir, _settings(format, finish, options, progress, cancel_event, log,
+                                                       lrc=lrc))
     return PlanRunResult(plan=the_plan.to_dict(), results=results)
 
 
@@ -264,3 +303,87 @@ def library(directories: list[str | Path], *, query: str | None = None, model: s
     from aimusic.output.takes import scan, search
 
     return search(scan([Path(d).expanduser() for d in directories]), query, model, provider, since, until)
+
+
+def align_lyrics_price(audio: str | Path, provider: str = "elevenlabs") -> tuple[float, float]:
+    """(seconds, USD) that timing the words of `audio` on `provider` costs, before anything is sent."""
+    from aimusic.audio.io import audio_info
+    from aimusic.schemas import is_url
+
+    cls = _aligner(provider)
+    if is_url(str(audio)):
+        raise InputError("lyrics align takes a local file", field="audio", hint="download it and pass its path")
+    path = Path(audio).expanduser()
+    if not path.is_file():
+        raise InputFileError(f"audio file not found: {path}", field="audio")
+    seconds = float(audio_info(str(path)).get("duration") or 0.0)
+    return seconds, cls.align_price(seconds)
+
+
+def _aligner(provider: str) -> Any:
+    from aimusic.engines.registry import engine_class, provider_names
+
+    names = [n for n in provider_names() if _can_align(n)]
+    if provider not in names:
+        raise UsageError(f"{provider!r} cannot time the words of a song", field="provider",
+                         hint=f"use --provider {' or '.join(names) or 'elevenlabs'}; songs the sketch engine sings "
+                              "carry exact timing: generate them with --lrc")
+    return engine_class(provider)
+
+
+def _can_align(provider: str) -> bool:
+    from aimusic.engines.registry import engine_class
+    from aimusic.errors import AimusicError
+
+    try:
+        return callable(getattr(engine_class(provider), "align", None))
+    except AimusicError:
+        return False
+
+
+def align_lyrics(audio: str | Path, output_dir: str | Path | None = None, *, provider: str = "elevenlabs",
+                 lyrics: str | None = None, timeout: float | None = None,
+                 cancel_event: threading.Event | None = None, log: Callable[[str], None] | None = None
+                 ) -> dict[str, Any]:
+    """Time the words of any song (`aimusic lyrics align`): writes `<name>.lrc` and `<name>.timing.json`
+    (both whole or not at all, collision-free) and returns what was written. Charged by the provider."""
+    from aimusic.lyrics.lrc import write_lrc
+    from aimusic.output import OutputSink
+    from aimusic.pipeline.sidecar import aimusic_version
+
+    cls = _aligner(provider)
+    path = Path(audio).expanduser()
+    found = cls.align(str(path), timeout=timeout, cancel_event=cancel_event, log=log)
+    timing = found["lyrics_timing"]
+    if not timing:
+        raise InputError(f"{provider} found no sung words in {path.name}", field="audio")
+    directory = Path(output_dir) if output_dir is not None else path.parent
+    text = write_lrc(timing, lyrics=lyrics, title=path.stem, length_s=found.get("seconds"))
+    record = {"aimusic_version": aimusic_version(), "file": path.name, "provider": provider,
+              "task": "align", "song_id": found.get("song_id"), "cost_usd": found.get("cost_usd"),
+              "lyrics_timing": timing}
+    sink = OutputSink(directory)
+    staged = [sink.stage_bytes(text.encode("utf-8"), ".lrc"), sink.stage_json(record)]
+    names = _free_names(directory, path.stem, (".lrc", ".timing.json"))
+    linked: list[Path] = []
+    try:
+        for item, name in zip(staged, names):
+            item.link(name)
+            linked.append(name)
+    except BaseException:
+        for name in linked:
+            name.unlink(missing_ok=True)
+        sink.abort()
+        raise
+    sink.close()
+    return {"lrc": str(names[0]), "timing": str(names[1]), "words": len(timing),
+            "cost_usd": found.get("cost_usd"), "song_id": found.get("song_id"), "provider": provider}
+
+
+def _free_names(directory: Path, stem: str, suffixes: tuple[str, ...]) -> list[Path]:
+    for attempt in range(10_000):
+        candidate = stem if attempt == 0 else f"{stem}-{attempt}"
+        names = [directory / f"{candidate}{suffix}" for suffix in suffixes]
+        if not any(n.exists() for n in names):
+            return names
+    raise InputError(f"no free file name for {stem} in {directory}", field="output_dir")

@@ -59,6 +59,10 @@ class ElevenLabsServer(LoopbackServer):
         self.composes = 0
         self.plans = 0
         self.requests: list[dict[str, Any]] = []
+        # issue 19: stem separation and upload with timestamps (see the block at the end)
+        self.separations = 0
+        self.zip_fault: str | None = None      # "corrupt" | "empty" | "not_audio" | "traversal"
+        self.words = [("hello", 500, 900), ("world", 950, 1600), ("second", 2600, 3100), ("line", 3150, 3800)]
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -88,6 +92,8 @@ class _Handler(QuietHandler):
     def do_POST(self) -> None:
         fake = self.fake
         parts = urlsplit(self.path)
+        if parts.path in STEM_ROUTES:   # stem separation, handled in its own block (end of the file)
+            return _multipart_route(self, parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()})
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if parts.path in MULTIPART_ROUTES:
@@ -260,7 +266,7 @@ class _Handler(QuietHandler):
         if extract:
             answer["composition_plan"] = _plan_for("uploaded song", int(seconds * 1000))
         if (fields.get("with_timestamps") or ["false"])[0] == "true":
-            answer["words_timestamps"] = _words(seconds)
+            answer["words_timestamps"] = [{"word": w, "start_ms": a, "end_ms": b} for w, a, b in fake.words]
         self._send(200, answer)
 
     def _video(self, fields: dict[str, list[str]], files: dict[str, list[tuple[str, bytes]]],
@@ -379,3 +385,90 @@ def _plan_problem(plan: dict[str, Any], model_id: str, stored: dict[str, float])
 
 
 ElevenLabsServer.handler_class = _Handler
+
+
+# --- stem separation (a ZIP back); uploads (with word timestamps too) are `_Handler._upload` ------
+STEM_ROUTES = ("/v1/music/stem-separation",)
+STEM_FILES = {"two_stems_v1": ("Vocals", "Instrumental"),
+              "six_stems_v1": ("Vocals", "Drums", "Bass", "Guitar", "Piano", "Other")}
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """(form fields, files {name: (filename, bytes)}) of a multipart/form-data body."""
+    from email.parser import BytesParser
+    from email.policy import default
+
+    message = BytesParser(policy=default).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\nMIME-Version: 1.0\r\n\r\n" + body)
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    if not message.is_multipart():
+        return fields, files
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            files[name] = (part.get_filename(), payload)
+        else:
+            fields[name] = payload.decode("utf-8")
+    return fields, files
+
+
+def _stem_zip(filename: str, variant: str, fmt: str, fault: str | None, seconds: float) -> bytes:
+    import io
+    import zipfile
+
+    if fault == "corrupt":
+        return b"PK\x03\x04 this is not really a zip archive" + bytes(64)
+    buf = io.BytesIO()
+    base = filename.rsplit(".", 1)[0]
+    ext, codec = ("wav", "wav") if fmt.startswith("pcm_") else ("mp3", "mp3")
+    with zipfile.ZipFile(buf, "w") as archive:
+        if fault == "empty":
+            pass
+        elif fault == "not_audio":
+            archive.writestr(f"{base} - Vocals.{ext}", b"<html>not audio</html>")
+        elif fault == "traversal":
+            archive.writestr(f"../../{base} - Vocals.{ext}", encoded_audio(codec, seconds, 44100))
+        else:
+            for stem in STEM_FILES[variant]:
+                archive.writestr(f"{base} - {stem}.{ext}", encoded_audio(codec, seconds, 44100))
+            archive.writestr("README.txt", b"stems made by the stand-in")
+    return buf.getvalue()
+
+
+def _multipart_route(handler: _Handler, path: str, query: dict[str, str]) -> None:
+    fake = handler.fake
+    length = int(handler.headers.get("Content-Length") or 0)
+    raw = handler.rfile.read(length) if length else b""
+    with fake._lock:
+        fake.requests.append({"path": path, "query": query, "headers": dict(handler.headers.items()),
+                              "body": None})
+    if handler.headers.get("xi-api-key") != fake.key:
+        return handler._send(401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+    ctype = handler.headers.get("Content-Type", "")
+    if not ctype.startswith("multipart/form-data"):
+        return handler._validation("file", "Expected multipart/form-data")
+    fields, files = parse_multipart(ctype, raw)
+    with fake._lock:
+        fake.requests[-1]["body"] = {"fields": fields, "files": {k: (v[0], len(v[1])) for k, v in files.items()}}
+    if "file" not in files or not files["file"][1]:
+        return handler._validation("file", "Field required")
+    filename, data = files["file"]
+    variant = fields.get("stem_variation_id", "six_stems_v1")
+    if variant not in STEM_FILES:
+        return handler._validation("stem_variation_id", "Input should be 'two_stems_v1' or 'six_stems_v1'")
+    fmt = query.get("output_format", "mp3_44100_128")
+    if not (fmt.startswith("mp3_") or fmt.startswith("pcm_")):
+        return handler._validation("output_format", f"unsupported in this stand-in: {fmt}")
+    with fake._lock:
+        fake.separations += 1
+        failure = fake.compose_failures.pop(0) if fake.compose_failures else None
+    if failure is not None:
+        return handler._send(failure.status, failure.body, failure.headers)
+    archive = _stem_zip(filename, variant, fmt, fake.zip_fault, fake.audio_seconds)
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/zip")
+    handler.send_header("Content-Length", str(len(archive)))
+    handler.end_headers()
+    handler.wfile.write(archive)

@@ -234,7 +234,9 @@ def _base_request(entry: dict[str, Any], lyrics: str | None, check_keys: bool,
     from aimusic.plan.providers import provider_for_model
 
     chosen = provider_for_model(model, provider)
-    if not tags and not extra_input.get("tags") and not extra_input.get("prompt") \
+    needs_style = "tags" in model.input_model.model_fields and model.input_model.model_fields["tags"].is_required() \
+        or "prompt" in model.input_model.model_fields   # separate/layer take their style from the source
+    if needs_style and not tags and not extra_input.get("tags") and not extra_input.get("prompt") \
             and not planned.get("tags") and not planned.get("prompt"):
         raise InputError("no tags: give tags, a request, or input", field="tags")
     language = entry.get("language")

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from aimusic.catalog import ModelEntry
 from aimusic.schemas import (GenerateInput, InpaintInput, OutpaintInput, PromptMusicInput, Seed,
-                             VideoMusicInput)
+                             SeparateInput, VideoMusicInput)
 
 ACE_V1_LANGUAGES = ("en", "zh", "ru", "es", "ja", "de", "fr", "pt", "it", "ko",
                     "pl", "tr", "cs", "nl", "ar", "hu", "hi")
@@ -68,6 +68,23 @@ class ElevenLabsOutpaintInput(OutpaintInput):
     extend_after_duration: float = Field(30, ge=0, le=300, description="Seconds to add after")
     seed: Seed = -1
     output_format: EditFormat = "mp3_standard"
+# UNVERIFIED: the stem names inside ElevenLabs' stem ZIPs (engines/elevenlabs_stems.py names the
+# files from the ZIP's members; a request is checked against these before anything is sent)
+ELEVENLABS_STEM_SETS = {"two_stems_v1": ("vocals", "instrumental"),
+                        "six_stems_v1": ("vocals", "drums", "bass", "guitar", "piano", "other")}
+
+
+class ElevenLabsSeparateInput(SeparateInput):
+    """ElevenLabs stem separation: a local file is uploaded; a ZIP of stems comes back."""
+
+    stem_variation_id: Literal["two_stems_v1", "six_stems_v1"] = Field(
+        "six_stems_v1", description="two_stems_v1: vocals + instrumental; six_stems_v1: vocals, drums, bass, "
+                                    "guitar, piano, other")
+    output_format: Literal["mp3_standard", "mp3_high_quality", "wav_cd_quality"] = "mp3_standard"
+
+    def stem_names(self) -> tuple[str, ...]:
+        return ELEVENLABS_STEM_SETS[self.stem_variation_id]
+
 
 MODELS = [
     ModelEntry(
@@ -133,4 +150,12 @@ MODELS = [
                     "SFX and separate music/SFX tracks.",
         input_model=VideoMusicInput, price_per_second=ELEVENLABS_PRICE, min_seconds=1, max_seconds=600,
         languages=ELEVENLABS_LANGUAGES, sample_rate=44100, tier="premium"),
+    ModelEntry(
+        id="elevenlabs/elevenlabs/audio-separate", task="separate", providers=("elevenlabs",),
+        title="ElevenLabs stem separation",
+        description="Splits any track into 2 (vocals, instrumental) or 6 stems (vocals, drums, bass, guitar, "
+                    "piano, other). Uploads the file; priced per second of the track (estimate).",
+        input_model=ElevenLabsSeparateInput, price_per_second=0.0083, price_published=False, min_seconds=0,
+        max_seconds=600, sample_rate=44100, tier="premium",
+        extra={"stems": sorted({s for v in ELEVENLABS_STEM_SETS.values() for s in v})}),
 ]

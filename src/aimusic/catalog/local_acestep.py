@@ -8,7 +8,8 @@ from pydantic import Field
 
 from aimusic.catalog import ModelEntry
 from aimusic.catalog.hosted import ACE15_LANGUAGES
-from aimusic.schemas import GenerateInput, InpaintInput, ModelInput, OutpaintInput, RemixInput, audio_reference
+from aimusic.schemas import (GenerateInput, InpaintInput, LayerInput, ModelInput, OutpaintInput, RemixInput,
+                             SeparateInput, StemName, audio_reference)
 
 LOCAL_MAX_SECONDS = 600.0
 
@@ -51,6 +52,29 @@ class LocalRemixInput(AceStepOptions, RemixInput):
             audio_reference(self.reference_audio)
 
 
+# upstream ACE-Step 1.5's track names (acestep/constants.py TRACK_NAMES): what extract and lego take
+ACE_TRACK_NAMES = ("woodwinds", "brass", "fx", "synth", "strings", "percussion", "keyboard", "guitar", "bass",
+                   "drums", "backing_vocals", "vocals")
+
+
+class LocalSeparateInput(AceStepOptions, SeparateInput):
+    """The pipeline's extract task, one call per stem (empty stems: the removed ones, else all 12)."""
+
+    def stem_names(self) -> tuple[str, ...]:
+        return ACE_TRACK_NAMES
+
+
+class LocalLayerInput(AceStepOptions, LayerInput):
+    """lego (generate the named track in the audio's context) or, for track 'backing', complete."""
+
+    track_classes: list[StemName] = Field(default_factory=list, max_length=12,
+                                          description="track 'backing' (complete): the classes to add "
+                                                      "(default drums, bass, keyboard)")
+
+    def track_names(self) -> tuple[str, ...]:
+        return (*ACE_TRACK_NAMES, "backing")
+
+
 # variant -> (hub repo of a diffusers-format checkpoint or None, preset)
 VARIANTS: dict[str, dict] = {
     "turbo": {"repo": "Runware/acestep-v15-turbo-diffusers", "steps": 8, "shift": 3.0, "guidance": 1.0,
@@ -71,6 +95,10 @@ _TASKS = (
     ("audio-outpaint", "outpaint", LocalOutpaintInput,
      "Extend before/after; the original stays bit-identical; long extensions are chained"),
     ("audio-to-audio", "remix", LocalRemixInput, "Re-render a source: strength 0 keeps it, 1 ignores it"),
+    ("audio-separate", "separate", LocalSeparateInput,
+     "Extract stems (vocals, drums, bass, guitar, ...) with the pipeline's extract task; base checkpoints only"),
+    ("audio-layer", "layer", LocalLayerInput,
+     "Add a track in the audio's context (lego) or a backing for a vocal (complete); base checkpoints only"),
 )
 
 

@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import Field
 
 from aimusic.catalog import ModelEntry
-from aimusic.schemas import GenerateInput, InpaintInput, ModelInput, OutpaintInput, RemixInput
+from aimusic.schemas import (GenerateInput, InpaintInput, LayerInput, ModelInput, OutpaintInput, RemixInput,
+                             SeparateInput)
 
 SKETCH_MAX_SECONDS = 600.0
 SKETCH_LANGUAGES = ("en", "es", "de", "fr", "it", "pt", "zh", "ja", "ko", "ru", "hi", "ar")
@@ -42,6 +43,25 @@ class SketchRemixInput(SketchOptions, RemixInput):
     pass
 
 
+# the parts of a sketch arrangement (engines/sketch/parts.py renders each alone)
+SKETCH_STEMS = ("drums", "bass", "chords", "pads", "arp", "lead", "vocals", "texture")
+SKETCH_LAYER_TRACKS = ("drums", "percussion", "bass", "chords", "keyboard", "piano", "organ", "guitar", "pads",
+                       "strings", "choir", "arp", "synth", "lead", "sax", "brass", "horn", "woodwinds", "flute",
+                       "violin", "bells", "vocals", "backing")
+
+
+class SketchSeparateInput(SeparateInput):
+    """Exact stems of a file the sketch engine made (re-rendered from the sidecar beside it)."""
+
+    def stem_names(self) -> tuple[str, ...]:
+        return SKETCH_STEMS
+
+
+class SketchLayerInput(SketchOptions, LayerInput):
+    def track_names(self) -> tuple[str, ...]:
+        return SKETCH_LAYER_TRACKS
+
+
 MODELS = [
     ModelEntry(id="local/sketch/text-to-audio", task="generate", providers=("sketch",),
                title="Offline sketch (no weights)",
@@ -62,4 +82,18 @@ MODELS = [
                title="Offline sketch remix", description="Re-arranges a track in new tags at its tempo and key.",
                input_model=SketchRemixInput, price_per_second=0.0, min_seconds=0,
                max_seconds=SKETCH_MAX_SECONDS, sample_rate=44100, tier="draft"),
+    ModelEntry(id="local/sketch/audio-separate", task="separate", providers=("sketch",),
+               title="Offline sketch stems", description="Exact per-part stems (drums, bass, chords, pads, "
+               "arp, lead, vocals) of a file the sketch engine made, summing to the mix; other files: "
+               "use ElevenLabs, Demucs or ACE-Step base.",
+               input_model=SketchSeparateInput, price_per_second=0.0, min_seconds=0,
+               max_seconds=SKETCH_MAX_SECONDS, sample_rate=44100, tier="draft",
+               extra={"stems": SKETCH_STEMS}),
+    ModelEntry(id="local/sketch/audio-layer", task="layer", providers=("sketch",),
+               title="Offline sketch layer", description="Adds a composed part (drums, bass, strings, sax, "
+               "sung vocals, a backing track, ...) at the track's tempo, key and bar grid; the mix is "
+               "source + part.",
+               input_model=SketchLayerInput, price_per_second=0.0, min_seconds=0,
+               max_seconds=SKETCH_MAX_SECONDS, sample_rate=44100, tier="draft",
+               extra={"tracks": SKETCH_LAYER_TRACKS}),
 ]

@@ -8,7 +8,8 @@ from aimusic.cli.common import json_option, print_json
 
 
 @click.group(invoke_without_command=True)
-@click.option("--task", type=click.Choice(["generate", "inpaint", "outpaint", "remix", "video"]), default=None,
+@click.option("--task", type=click.Choice(["generate", "inpaint", "outpaint", "remix", "video", "separate", "layer"]),
+              default=None,
               help="Only models for this task.")
 @click.option("--provider", default=None, help="Only models this provider runs.")
 @click.option("--available", "only_available", is_flag=True, help="Only models usable right now.")

@@ -111,6 +111,7 @@ def _run_options(func: Any) -> Any:
         click.option("--finish", default="none", show_default=True,
                      help="Finishing preset applied to each take (none = the engine's output as is)."),
         click.option("--dry-run", is_flag=True, help="Plan only; run nothing."),
+        click.option("--lrc", is_flag=True, help="Also write <name>.lrc: synced lyrics (line and word times)."),
         json_option, engine_options(skip=("language",)),  # --language here is the song's (the planner's)
     ]):
         func = option(func)
@@ -144,7 +145,8 @@ def edit(audio: str, request: str, **kwargs: Any) -> None:
 def _plan_and_run(request: str, audio: str | None, *, lyrics: str | None, provider: str, budget: float | None,
                   video: str | None, tags: str | None, duration: float | None, seed: int | None,
                   instrumental: bool | None, model_id: str | None, language: str | None, output_dir: str,
-                  fmt: str | None, finish: str, dry_run: bool, as_json: bool, **engine_flags: Any) -> None:
+                  fmt: str | None, finish: str, dry_run: bool, lrc: bool, as_json: bool,
+                  **engine_flags: Any) -> None:
     the_plan = _make(request, audio, lyrics, provider, budget, video,
                      _overrides(tags, duration, seed, instrumental, model_id, language))
     if finish != "none" and not dry_run:
@@ -169,7 +171,7 @@ def _plan_and_run(request: str, audio: str | None, *, lyrics: str | None, provid
     progress = StderrProgress()
     try:
         results = confirming(lambda opts: run_plan(the_plan, output_dir, RunSettings(
-            format=fmt, finish=finish, progress=progress, log=notice, options=opts)),
+            format=fmt, finish=finish, progress=progress, log=notice, lrc=lrc, options=opts)),
             pop_engine_options(engine_flags), as_json=as_json)
     finally:
         progress.close()

@@ -20,12 +20,14 @@ from aimusic.cli.common import (StderrProgress, confirming, engine_options, form
 @format_option
 @engine_options
 @click.option("--dry-run", is_flag=True, help="Validate and price the input; run nothing.")
+@click.option("--lrc", is_flag=True, help="Also write <name>.lrc: synced lyrics (line and word times) where "
+              "the model gives word timing.")
 @click.option("--finish", "finish_preset", type=click.Choice(["none", "streaming", "broadcast", "podcast"]),
               default="none", show_default=True,
               help="Finishing preset for every take (see `aimusic finish`); none keeps the model's levels.")
 @json_option
 def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str | None, dry_run: bool,
-        finish_preset: str, as_json: bool, **engine_flags: Any) -> None:
+        lrc: bool, finish_preset: str, as_json: bool, **engine_flags: Any) -> None:
     """Run MODEL_ID on a JSON input and write the audio and its sidecar.
 
     Accepts exactly what `runcomfy run` accepts for the hosted models, e.g.
@@ -50,7 +52,7 @@ def run(model_id: str, input_text: str, output_dir: str, provider: str, fmt: str
     try:
         result = confirming(lambda opts: api.run(model_id, input_text, output_dir, provider=provider, format=fmt,
                                                  finish=finish_preset, options=opts, progress=progress,
-                                                 log=notice), options, as_json=as_json)
+                                                 log=notice, lrc=lrc), options, as_json=as_json)
     finally:
         progress.close()
     print_run_result(result, as_json)

@@ -61,6 +61,7 @@ class RunContext:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     log: Any = None  # callable(str) for one-line notices shown to the user (stderr), or None
     output_format: str | None = None  # the run's output format: extra audio (stems) matches the take
+    wants_lyrics_timing: bool = False  # the run writes synced lyrics (`--lrc`): time the words if you can
     # called with a hosted request id as soon as the provider accepts a job (batches record it
     # before polling, so a crash never pays twice)
     on_remote_id: Callable[[str], None] | None = None

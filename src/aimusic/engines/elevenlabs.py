@@ -395,7 +395,7 @@ class ElevenLabsOptions(EngineOptions):
 class ElevenLabsEngine(Engine):
     name = "elevenlabs"
     title = "ElevenLabs"
-    tasks = frozenset({"generate", "inpaint", "outpaint", "video"})
+    tasks = frozenset({"generate", "inpaint", "outpaint", "video", "separate"})  # separate: elevenlabs_stems.py
     credential = Credential("elevenlabs", "ELEVENLABS_API_KEY", "ElevenLabs")
     lane = Lane.REMOTE
     # the slot is held while ElevenLabs uploads and composes (progress ("compose", 0) .. ("compose", 1))
@@ -420,7 +420,8 @@ class ElevenLabsEngine(Engine):
         from aimusic.catalog import get_model
 
         ids = {"generate": "elevenlabs/elevenlabs/music-generation", "inpaint": "elevenlabs/elevenlabs/audio-inpaint",
-               "outpaint": "elevenlabs/elevenlabs/audio-outpaint", "video": "elevenlabs/elevenlabs/video-to-music"}
+               "outpaint": "elevenlabs/elevenlabs/audio-outpaint", "video": "elevenlabs/elevenlabs/video-to-music",
+               "separate": "elevenlabs/elevenlabs/audio-separate"}
         return get_model(ids[task]) if task in ids else None
 
     @classmethod
@@ -466,7 +467,28 @@ class ElevenLabsEngine(Engine):
         remember_finetunes(base, rows)
         return {"finetunes": rows, "source": "ElevenLabs"}
 
+    @staticmethod
+    def align(audio: str, **kwargs: Any) -> dict[str, Any]:
+        """Word timing of any song (`aimusic lyrics align`): engines/elevenlabs_stems.py."""
+        from aimusic.engines import elevenlabs_stems
+
+        key = require_key("elevenlabs")
+        return elevenlabs_stems.align(audio, lambda guard: ElevenLabsClient(key, guard=guard), KEY_HINT, **kwargs)
+
+    @staticmethod
+    def align_price(seconds: float) -> float:
+        from aimusic.engines import elevenlabs_stems
+
+        return elevenlabs_stems.align_price(seconds)
+
     def run(self, model: ModelEntry, request: ModelInput, ctx: RunContext, sink: Any) -> EngineResult:
+        if model.task == "separate":
+            from aimusic.engines import elevenlabs_stems
+
+            self.options_of(ctx)
+            key = require_key("elevenlabs")
+            return elevenlabs_stems.separate(model, request, ctx, sink,
+                                             lambda guard: ElevenLabsClient(key, guard=guard), KEY_HINT)
         key = require_key("elevenlabs")
         options = self.options_of(ctx)
         if options.finetune_strength is not None and not options.finetune_id:
@@ -495,6 +517,8 @@ class _Job:
                  sink: Any, key: str) -> None:
         self.engine, self.model, self.request, self.ctx, self.sink = engine, model, request, ctx, sink
         self.options: ElevenLabsOptions = engine.options_of(ctx)
+        # word timestamps when asked for, or when the run writes synced lyrics (`--lrc`)
+        self.timestamps = bool(self.options.word_timestamps or ctx.wants_lyrics_timing)
         self.data = request.to_json_dict()
         timeout = self.options.timeout
         self.guard = CallGuard(cancelled=ctx.cancel_event.is_set, on_retry=ctx.notice,
@@ -522,12 +546,12 @@ class _Job:
                 body["finetune_strength"] = self.options.finetune_strength
         if store and not self.options.no_store:
             body["store_for_inpainting"] = True
-        if self.options.word_timestamps:
+        if self.timestamps:
             body["with_timestamps"] = True
         return body
 
     def endpoint(self, *, exact_durations: bool = False) -> str:
-        if self.options.word_timestamps:
+        if self.timestamps:
             return "/v1/music/detailed"   # the only compose answer with word timestamps
         if exact_durations or self.options.plain_endpoint:
             return "/v1/music"            # takes respect_sections_durations (the stream does not)
@@ -562,22 +586,22 @@ class _Job:
         return song_id
 
     def timing(self, details: dict[str, Any] | None, plan: Any, take: Take) -> None:
-        """Word timestamps into the take: the sidecar's `lyrics_timing` and a `.lrc` file."""
+        """Word timestamps into the take: the sidecar's `lyrics_timing`, with the plan's lyric
+        lines for the pipeline's `.lrc` (`--lrc`)."""
         if details is None:
             return
         from aimusic.engines.elevenlabs_media import parse_word_timestamps
-        from aimusic.lyrics.lrc import write_lrc
 
         if isinstance(details.get("song_metadata"), dict):
             self.metadata["song_metadata"] = details["song_metadata"]
         if plan is None and isinstance(details.get("composition_plan"), dict):
             self.metadata["composition_plan"] = details["composition_plan"]
-        if not self.options.word_timestamps:
+        if not self.timestamps:
             return
-        timing = parse_word_timestamps(details.get("words_timestamps"))
-        take.metadata["lyrics_timing"] = timing
-        if timing:
-            take.extra_files["lrc"] = write_lrc(timing, plan_lines(plan or details.get("composition_plan"))).encode()
+        take.metadata["lyrics_timing"] = parse_word_timestamps(details.get("words_timestamps"))
+        lines = plan_lines(plan or details.get("composition_plan"))
+        if lines:
+            take.metadata["lyrics_lines"] = lines
 
     def price(self, seconds: float) -> float | None:
         self.metadata["cost_source"] = "estimate (ElevenLabs bills credits; price table)"

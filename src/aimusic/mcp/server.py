@@ -27,11 +27,12 @@ from aimusic.errors import AimusicError, InputError
 from aimusic.output.sandbox import Sandbox
 from aimusic.schemas import is_url, validate
 from aimusic.schemas.requests import (AnalyzeRequest, EditRequest, FinishRequest, GenerateRequest, PlanRequest,
-                                   RunRequest)
+                                   LayerRequest, RunRequest, SeparateRequest)
 
 INSTRUCTIONS = (
     "aimusic turns a music request into audio files on the right model. Call `plan` first to see the "
-    "model, input and cost; then `generate` (new music) or `edit` (fix a time range, extend a track, remix). "
+    "model, input and cost; then `generate` (new music) or `edit` (fix a time range, extend a track, remix); "
+    "`separate` splits a track into stems and `layer` adds a part (drums, strings, vocals, a backing). "
     "`run` takes a catalog id and its exact input. Files are written under the server's output directory; "
     "input audio must be inside the allowed directories or an https URL."
 )
@@ -180,6 +181,18 @@ def build_server(config: ServerConfig) -> MCPServer:
             audio, req.request, output_dir=config.output_dir, provider=req.provider, overrides=overrides,
             progress=progress, cancel_event=cancel).to_dict())
 
+    async def separate_tool(req: SeparateRequest, ctx: Context) -> Any:
+        audio = config.audio_path(req.audio)
+        return await threaded(ctx, lambda progress, cancel: api.separate(
+            audio, config.output_dir, stems=req.stems, remove=req.remove, provider=req.provider, seed=req.seed,
+            budget_usd=req.budget_usd, progress=progress, cancel_event=cancel).to_dict())
+
+    async def layer_tool(req: LayerRequest, ctx: Context) -> Any:
+        audio = config.audio_path(req.audio)
+        return await threaded(ctx, lambda progress, cancel: api.layer(
+            audio, req.track, config.output_dir, lyrics=req.lyrics, tags=req.tags, provider=req.provider,
+            seed=req.seed, budget_usd=req.budget_usd, progress=progress, cancel_event=cancel).to_dict())
+
     async def run_tool(req: RunRequest, ctx: Context) -> Any:
         model_input = dict(req.input)
         for name in AUDIO_FIELDS:
@@ -214,6 +227,10 @@ def build_server(config: ServerConfig) -> MCPServer:
           generate_tool)
     _tool(app, "edit", EditRequest, "Edit a track: repaint a time range (inpaint), extend it (outpaint) or "
           "remix it, from a request in plain words.", edit_tool)
+    _tool(app, "separate", SeparateRequest, "Split a track into stems (<name>.<stem>.<ext>); remove: ['vocals'] "
+          "makes an instrumental. Best provider here; priced.", separate_tool)
+    _tool(app, "layer", LayerRequest, "Add a part to a track (drums, strings, sax, vocals with lyrics, a "
+          "'backing' for a vocal): the new mix and the part alone.", layer_tool)
     _tool(app, "run", RunRequest, "Run one catalog model on its exact input JSON (as `aimusic run`).", run_tool)
     _tool(app, "models", NoArguments, "List every model with task, price, limits and availability.",
           models_tool)

@@ -33,6 +33,12 @@ def title_for(model_id: str, request: dict) -> str:
         if isinstance(value, str) and value.strip():
             words = re.split(r"[,.\n]", value.strip())[0:3]
             return ", ".join(w.strip() for w in words if w.strip())[:80]
+    audio = request.get("audio")
+    if isinstance(audio, str) and audio.strip() and not audio.startswith("<"):
+        # separate/layer have no style words: the source's own name says what the files are
+        name = audio.rstrip("/").rsplit("/", 1)[-1].split("?")[0].rsplit(".", 1)[0]
+        if name:
+            return name[:80]
     return model_id.split("/")[1]
 
 

@@ -47,6 +47,7 @@ class RunSettings:
     # engines: each takes the ones it declares)
     options: Any = field(default_factory=dict)
     shared_options: bool = False
+    lrc: bool = False                      # also write <name>.lrc where the take has word timing
     progress: Callable[..., None] | None = None
     cancel_event: threading.Event | None = None
     log: Callable[[str], None] | None = None
@@ -120,6 +121,7 @@ def _context(settings: RunSettings, provider: str) -> Any:
 
     options = build_options(provider, settings.options, shared=settings.shared_options)
     ctx = RunContext(options=options, cancel_event=settings.cancel_event, log=settings.log,
+                     wants_lyrics_timing=settings.lrc,
                      output_format=settings.format, on_remote_id=settings.on_remote_id)
     if settings.progress is not None:
         ctx.progress = settings.progress
@@ -236,6 +238,25 @@ def take_audio(take: Any) -> tuple[Any, int]:
     return read_audio(take.staged.path)
 
 
+def lrc_bytes(model: ModelEntry, request_dict: dict[str, Any], take: Any, seconds: float | None,
+              settings: RunSettings) -> bytes | None:
+    """The take's synced lyrics (`lyrics_timing` in its metadata) as an enhanced LRC file."""
+    from aimusic.lyrics.lrc import write_lrc
+    from aimusic.output.naming import title_for
+
+    timing = take.metadata.get("lyrics_timing")
+    if not timing:
+        if settings.log is not None:
+            settings.log(f"--lrc: {model.id} gave no word timing (no sung lyrics): no .lrc written")
+        return None
+    # the lines the engine sang (an ElevenLabs composition plan's), else the request's lyrics
+    lines = take.metadata.get("lyrics_lines")
+    lyrics = "\n".join(lines) if lines else (request_dict.get("lyrics") or request_dict.get("prompt"))
+    text = write_lrc(timing, lyrics=lyrics if isinstance(lyrics, str) else None,
+                     title=title_for(model.id, request_dict), length_s=seconds)
+    return text.encode("utf-8")
+
+
 def pending_outputs(model: ModelEntry, provider: str, request_dict: dict[str, Any], outcome: Any, sink: Any,
                     settings: RunSettings, engine_versions: dict[str, str]) -> list[Any]:
     """Finish and encode every take, and build its sidecar: the files waiting for names."""
@@ -265,6 +286,12 @@ def pending_outputs(model: ModelEntry, provider: str, request_dict: dict[str, An
         info = audio_info(staged.path) if ext in ("wav", "flac", "ogg", "mp3") else {}
         extras = {suffix: sink.stage_bytes(value, "." + suffix) if isinstance(value, bytes) else value
                   for suffix, value in take.extra_files.items()}
+        if settings.lrc:
+            lrc = lrc_bytes(model, request_dict, take, info.get("duration"), settings)
+            if lrc is not None:
+                extras["lrc"] = sink.stage_bytes(lrc, ".lrc")
+        metadata = {**outcome.metadata, **take.metadata}
+        timing = metadata.pop("lyrics_timing", None)   # a top-level sidecar field: the words' times
         take_input = dict(request_dict)
         if "seed" in take_input and take.seed is not None:
             take_input["seed"] = take.seed
@@ -273,8 +300,8 @@ def pending_outputs(model: ModelEntry, provider: str, request_dict: dict[str, An
             sample_rate=info.get("sample_rate", take.sample_rate), channels=info.get("channels"),
             duration_s=info.get("duration"), cost_usd=per_take_cost,
             estimated_cost_usd=estimate_cost(model, request_dict) if model.price_per_second else 0.0,
-            engine_versions=engine_versions, metadata={**outcome.metadata, **take.metadata},
-            finish=finish_report)
+            engine_versions=engine_versions, metadata=metadata, finish=finish_report,
+            **({"lyrics_timing": timing} if timing else {}))
         pending.append(PendingOutput(audio=staged, ext=ext,
                                      stem=stem_for(model.id, request_dict, take.seed,
                                                    index if len(outcome.takes) > 1 else 0),

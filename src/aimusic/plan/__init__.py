@@ -51,6 +51,11 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
     reasons: list[str] = []
     warnings: list[str] = []
     intent = classify(request, has_audio=bool(audio))
+    from aimusic.plan.parts import plan_parts   # stems and layers (issue 19): a plan of their own
+
+    parts_plan = plan_parts(request, intent, audio, lyrics, provider, budget_usd, over)
+    if parts_plan is not None:
+        return parts_plan
     forced_model = forced_model_of(over, intent, audio)
 
     source_seconds = audio_seconds(audio) if audio else None

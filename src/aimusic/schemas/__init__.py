@@ -12,11 +12,12 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from aimusic.errors import InputError
 
-TASKS = ("generate", "inpaint", "outpaint", "remix", "video")
+TASKS = ("generate", "inpaint", "outpaint", "remix", "video", "separate", "layer")
 
 SEED_MAX = 2**31 - 1
 Seed = Annotated[int, Field(ge=-1, le=SEED_MAX, description="-1 picks a random seed, which is recorded")]
@@ -140,6 +141,65 @@ class VideoMusicInput(ModelInput):
         if is_url(text):
             raise ValueError("must be a local file (the video is uploaded)")
         return text
+
+
+StemName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class SeparateInput(AudioSourceMixin):
+    """Split a track into stems: `<name>.<stem>.<ext>` for each stem, and `<name>.<ext>` holding
+    the stems not in `remove` (e.g. `remove: ["vocals"]` is an instrumental version)."""
+
+    stems: list[StemName] = Field(default_factory=list, max_length=16,
+                                  description="Stems to write (empty: every stem the provider makes)")
+    remove: list[StemName] = Field(default_factory=list, max_length=16,
+                                   description="Stems left out of the main file (['vocals']: an instrumental)")
+    seed: Seed = -1
+
+    def stem_names(self) -> tuple[str, ...]:
+        """The stems this model makes (a provider's input class names them; empty: any)."""
+        return ()
+
+    @model_validator(mode="after")
+    def _known_stems(self) -> SeparateInput:
+        names = self.stem_names()
+        for field_name in ("stems", "remove"):
+            unknown = [s for s in getattr(self, field_name) if names and s not in names]
+            if unknown:
+                raise PydanticCustomError("unknown_stem", "{field}: no stem '{stem}' here: this model makes {names}",
+                                          {"field": field_name, "stem": unknown[0], "names": ", ".join(names)})
+        if self.remove and set(self.remove) >= set(names or self.remove) and not self.stems:
+            raise PydanticCustomError("nothing_left", "remove: every stem is removed: nothing is left for the mix",
+                                      {})
+        return self
+
+
+class LayerInput(AudioSourceMixin, TagsLyricsMixin):
+    """Add a part to a track: `<name>.<ext>` is the new mix, `<name>.<track>.<ext>` the part alone.
+    `track: "backing"` composes an accompaniment (drums, bass, chords) for a vocal or solo."""
+
+    track: StemName = Field(description="The part to add: drums, bass, vocals, strings, guitar, keyboard, "
+                                        "synth, brass, woodwinds, ... or 'backing' (accompaniment)")
+    tags: str = Field("", max_length=2000, description="Style of the new part (default: the source's)")
+    gain_db: float = Field(0.0, ge=-24, le=12, description="Level of the new part against the source")
+    seed: Seed = -1
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_not_blank(cls, value: str) -> str:  # a layer may take its style from the source
+        return value
+
+    def track_names(self) -> tuple[str, ...]:
+        """The parts this model can add (a provider's input class names them; empty: any)."""
+        return ()
+
+    @model_validator(mode="after")
+    def _known_track(self) -> LayerInput:
+        names = self.track_names()
+        if names and self.track not in names:
+            raise PydanticCustomError("unknown_track", "track: this model cannot add '{track}': it adds {names}",
+                                      {"track": self.track, "names": ", ".join(names)})
+        return self
 
 
 def resolve_window(start: float, start_anchor: str, end: float, end_anchor: str,

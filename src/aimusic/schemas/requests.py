@@ -82,6 +82,29 @@ class EditRequest(_AudioArg):
                                    description="Remix only: 0 keeps the source, 1 ignores it (default: the model's)")
 
 
+class SeparateRequest(_AudioArg):
+    audio: str = Field(description="Track to split: a path in an allowed dir")
+    stems: list[str] = Field(default_factory=list, max_length=16,
+                             description="Stems to write, e.g. ['vocals', 'drums'] (empty: every stem)")
+    remove: list[str] = Field(default_factory=list, max_length=16,
+                              description="Stems left out of the main file (['vocals']: an instrumental)")
+    provider: Provider = Field("auto", description="Which provider runs it; auto picks the best available")
+    seed: Seed | None = Field(None, description="Seed for a reproducible take")
+    budget_usd: float | None = Field(None, ge=0, description="Refuse plans that cost more than this")
+
+
+class LayerRequest(_AudioArg):
+    audio: str = Field(description="Track to add a part to: a path in an allowed dir")
+    track: str = Field(min_length=1, max_length=40,
+                       description="The part: drums, bass, strings, sax, guitar, keyboard, synth, vocals "
+                                   "(with lyrics), or 'backing' (accompaniment for a vocal or solo)")
+    lyrics: str | None = Field(None, max_length=MAX_TEXT, description="Lyrics to sing (track 'vocals')")
+    tags: str | None = Field(None, max_length=2000, description="Style of the new part")
+    provider: Provider = Field("auto", description="Which provider runs it")
+    seed: Seed | None = Field(None, description="Seed for a reproducible take")
+    budget_usd: float | None = Field(None, ge=0, description="Refuse plans that cost more than this")
+
+
 class RunRequest(ModelInput):
     model: str = Field(min_length=1, max_length=200, description="Catalog model id (see the models tool)")
     input: dict[str, Any] = Field(description="The model's input object, as `aimusic models show ID` lists it")

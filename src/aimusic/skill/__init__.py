@@ -44,6 +44,9 @@ PATTERNS: list[tuple[str, str, str, str]] = [
      "", "generate"),
     ("Extend a hook (30 s hook -> 2 min)", "I have a 30 s hook, I need 2 min", "", "edit"),
     ("Fix a section", "my second chorus came out wrong, fix 0:40 to 0:55", "", "edit"),
+    ("Stems / an instrumental version", "remove the vocals", "--provider elevenlabs", "edit"),
+    ("Add a part to a track", "add a sax line to this", "", "edit"),
+    ("A backing track for a vocal", "make a backing track for my vocal", "", "edit"),
 ]
 
 
@@ -126,7 +129,13 @@ def render_skill() -> str:
         "5. Where it runs (`--provider auto`): premium + ElevenLabs key -> ElevenLabs; local ACE-Step weights "
         "+ a device -> local; a configured ComfyUI server with the files -> ComfyUI; a RunComfy token -> "
         "hosted ACE; otherwise the offline sketch engine (free).", "",
-        "Not available: mask-based edits (remove the vocals, change one instrument): reformulate as a time "
+        "6. Stems and parts: 'give me the stems', 'separate the vocals', 'remove the vocals' / 'an "
+        "instrumental version' -> separate (`<name>.<stem>.<ext>`; the sketch engine for its own files, local "
+        "ACE-Step base, ElevenLabs); 'add drums / strings / a sax line to this', 'put a vocal on my "
+        "instrumental' (with --lyrics), 'a backing track for my vocal' -> layer (the new mix and the part "
+        "alone). `--lrc` writes `<name>.lrc` (synced words) where the model times them; `aimusic lyrics align "
+        "FILE --provider elevenlabs --yes` times any song (charged).", "",
+        "Not available: other mask-based edits (change one instrument in place): reformulate as a time "
         "range, or regenerate with adjusted tags.", "",
         "## Common patterns", "",
     ]
@@ -147,8 +156,8 @@ def render_skill() -> str:
         else:
             source = "hook.wav" if "hook" in request else "song.wav"
             lines += [f"`{source}` is the user's file (a path or an https URL).", "",
-                      "```bash", f'aimusic plan "{request}" --audio {source} --json',
-                      f'aimusic edit {source} "{request}" -o out --dry-run', "```", ""]
+                      "```bash", f'aimusic plan "{request}" --audio {source} {flags} --json'.replace("  ", " "),
+                      f'aimusic edit {source} "{request}" {flags} -o out --dry-run'.replace("  ", " "), "```", ""]
     lines += ["For many tracks at once, write a batch file (YAML or JSONL) and use `aimusic batch FILE -o DIR` "
               "(prices first, resumable, never pays twice).", "",
               "Make a file ready to publish (loudness, true peak, fades, loops, exact length):", "",

@@ -21,7 +21,8 @@ from aimusic.engines.options import EngineOptions
 from aimusic.schemas import SEED_MAX
 
 ENDPOINTS = {"generate": "text-to-audio", "inpaint": "audio-inpaint", "outpaint": "audio-outpaint",
-             "remix": "audio-to-audio"}
+             "remix": "audio-to-audio", "separate": "audio-separate", "layer": "audio-layer"}
+BASE_ONLY_TASKS = ("separate", "layer")  # extract / lego / complete: base checkpoints only (tracks.py)
 AUTO_VARIANT = "turbo"  # 8 steps: the variant that is practical on one consumer GPU
 MAX_CALL_SECONDS = 600.0  # upstream's per-call limit; longer outpaints are chained
 
@@ -44,7 +45,7 @@ class LocalOptions(EngineOptions):
 class LocalAceStepEngine(Engine):
     name: ClassVar[str] = "local"
     title: ClassVar[str] = "ACE-Step 1.5 (local)"
-    tasks: ClassVar[frozenset[str]] = frozenset({"generate", "inpaint", "outpaint", "remix"})
+    tasks: ClassVar[frozenset[str]] = frozenset({"generate", "inpaint", "outpaint", "remix", "separate", "layer"})
     lane: ClassVar[Lane] = Lane.ACCELERATOR
     auto_rank: ClassVar[int] = 10  # weights and a device here: tried first under `--provider auto`
 
@@ -57,7 +58,8 @@ class LocalAceStepEngine(Engine):
         """The model `--provider auto` runs here for any family: the turbo variant of ACE-Step 1.5."""
         from aimusic.catalog import models_for
 
-        wanted = f"local/ace-step-1.5-{AUTO_VARIANT}/{ENDPOINTS.get(task, task)}"
+        variant = "base" if task in BASE_ONLY_TASKS else AUTO_VARIANT
+        wanted = f"local/ace-step-1.5-{variant}/{ENDPOINTS.get(task, task)}"
         return next((m for m in models_for(task, "local") if m.id == wanted), None)
 
     @classmethod
@@ -65,6 +67,9 @@ class LocalAceStepEngine(Engine):
         # Cheap by design: stat calls and find_spec, never an import of torch.
         if find_spec("torch") is None or find_spec("diffusers") is None:
             return Availability(False, "torch and diffusers are not installed: pip install 'aimusic[local]'")
+        if model.task in BASE_ONLY_TASKS and model.extra.get("turbo"):
+            return Availability(False, f"turbo checkpoints cannot {model.task}: use "
+                                       f"{model.id.replace(weights.variant_of(model), weights.variant_of(model).replace('turbo', 'base'), 1)}")
         path, source = weights.find_weights(model)
         if path is None:
             variant = weights.variant_of(model)
@@ -87,6 +92,11 @@ class LocalAceStepEngine(Engine):
         variations = variation_count(options.variations if options.variations is not None else 1)
         # Everything about the inputs is checked before the weights load (seconds) or a device is touched.
         sources = read_sources(model.task, request)
+        if model.task in BASE_ONLY_TASKS:
+            from aimusic.engines.local_acestep import tracks
+
+            tracks.refuse_turbo(model)   # before the weights load
+            request = tracks.settings_request(request)
         path = weights.require_weights(model, options.model_path)
         device = runtime.pick_device(options.device)
         dtype = runtime.pick_dtype(device, options.dtype)
@@ -106,6 +116,10 @@ class LocalAceStepEngine(Engine):
             takes = job.inpaint(*sources["audio"])
         elif task == "outpaint":
             takes = job.outpaint(*sources["audio"])
+        elif task in BASE_ONLY_TASKS:
+            tracks.refuse_turbo(model, pipe)   # a --model-path turbo checkpoint
+            run_track = tracks.separate if task == "separate" else tracks.layer
+            takes = run_track(job, *sources["audio"], sink, ctx.output_format or "wav")
         else:
             takes = job.remix(*sources["audio"], reference=sources.get("reference_audio"))
         metadata = {"variant": model.extra["variant"], "weights": str(path), "device": device,

@@ -30,7 +30,7 @@ class SketchOptions(EngineOptions):
 class SketchEngine(Engine):
     name: ClassVar[str] = "sketch"
     title: ClassVar[str] = "offline sketch engine"
-    tasks: ClassVar[frozenset[str]] = frozenset({"generate", "inpaint", "outpaint", "remix"})
+    tasks: ClassVar[frozenset[str]] = frozenset({"generate", "inpaint", "outpaint", "remix", "separate", "layer"})
     lane: ClassVar[Lane] = Lane.CPU       # numpy on this machine's cores: worker processes in batches
     auto_rank: ClassVar[int] = 90         # the always-there fallback: the last built-in under `auto`
 
@@ -49,6 +49,11 @@ class SketchEngine(Engine):
     def run(self, model: Any, request: Any, ctx: RunContext, sink: Any) -> EngineResult:
         if model.task == "generate":
             return self._generate(request, ctx, sink)
+        if model.task in ("separate", "layer"):
+            from aimusic.engines.sketch import parts
+
+            self.options_of(ctx)
+            return parts.separate(request, ctx, sink) if model.task == "separate" else parts.layer(request, ctx, sink)
         from aimusic.engines.sketch.edit import run_edit
 
         self.options_of(ctx)  # ctx.options becomes SketchOptions: the edit code reads its fields

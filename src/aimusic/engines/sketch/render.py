@@ -33,7 +33,7 @@ class Rendered:
     sample_rate: int
     renderer: str
     details: dict = field(default_factory=dict)
-    stems: dict[str, np.ndarray] | None = None   # {"vocals", "accompaniment"} adding up to samples
+    stems: dict[str, np.ndarray] | None = None   # {"vocals", "accompaniment"} (or per `stem_of`) adding up to samples
 
 
 def choose_renderer(requested: str | None, soundfont_option: str | None = None) -> str:
@@ -52,8 +52,9 @@ def choose_renderer(requested: str | None, soundfont_option: str | None = None) 
 
 
 def render(arrangement: Arrangement, renderer: str, seed: int, *, soundfont_option: str | None = None,
-           extra_buses: list[BusSource] | None = None) -> Rendered:
-    """Render with the chosen renderer; `extra_buses` add more buses (vocals) before mixing."""
+           extra_buses: list[BusSource] | None = None, stem_of: Callable[[str], str] | None = None) -> Rendered:
+    """Render with the chosen renderer; `extra_buses` add more buses (vocals) before mixing;
+    `stem_of` (bus name -> stem name) returns linked stems that add up to the mix."""
     from aimusic.engines.sketch.synth import TAIL_SECONDS
 
     if renderer == "soundfont":
@@ -87,7 +88,11 @@ def render(arrangement: Arrangement, renderer: str, seed: int, *, soundfont_opti
     mix_options = dict(loop=arrangement.loop, reverb=arrangement.reverb, vinyl=arrangement.vinyl, seed=seed,
                        fade_seconds=0.0 if arrangement.loop else min(0.6, max(tail * 0.5, 0.02)))
     stems = None
-    if any(b.name == "vocal" for b in buses):   # a sung vocal (issue 12): mixed with linked stems
+    if stem_of is not None:
+        from aimusic.engines.sketch.voice.integrate import linked_stems
+
+        samples, stems = linked_stems(buses, stem_of, rate, frames, vinyl_stem=stem_of("vinyl"), **mix_options)
+    elif any(b.name == "vocal" for b in buses):   # a sung vocal (issue 12): mixed with linked stems
         from aimusic.engines.sketch.voice.integrate import split_mix
 
         samples, stems = split_mix(buses, rate, frames, **mix_options)

@@ -168,27 +168,44 @@ def _is_cjk_script(text: str) -> bool:
 
 
 def split_mix(buses: list[Any], sample_rate: int, frames: int, **mix_options: Any) -> tuple[np.ndarray, dict]:
-    """Mix with the vocal as a stem: (mix, {"vocals": v, "accompaniment": a}) with v + a == mix.
+    """Mix with the vocal as a stem: (mix, {"vocals": v, "accompaniment": a}) with v + a == mix
+    (`linked_stems` with two groups; the vinyl texture belongs to the accompaniment)."""
+    return linked_stems(buses, lambda name: "vocals" if name == VOCAL_BUS else "accompaniment",
+                        sample_rate, frames, vinyl_stem="accompaniment", **mix_options)
 
-    Both groups go through the same pre-master path (sum, shared reverb, loop fold, end fade; the
-    vinyl texture belongs to the accompaniment), then the master's gain and soft knee are taken
-    from the whole mix and applied sample by sample to each stem (linked, as a mastering limiter
-    processes stems), so the stems add up to the mix within float rounding.
-    """
+
+def linked_stems(buses: list[Any], stem_of: Any, sample_rate: int, frames: int, *, vinyl_stem: str,
+                 **mix_options: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Mix with stems: (mix, {stem: samples}) whose stems add up to the mix within float rounding.
+
+    `stem_of(bus name)` names each bus's stem. Every stem goes through the same pre-master path
+    (sum, reverb, loop fold, end fade; the vinyl texture only on `vinyl_stem`), the vocal stem is
+    set against the rest (`_vocal_gain`), then the master's gain and soft knee are taken from the
+    whole mix and applied sample by sample to each stem (linked, as a mastering limiter processes
+    stems)."""
     from aimusic.engines.sketch.mix import master, mix_buses
 
-    vocal = [b for b in buses if b.name == VOCAL_BUS]
-    rest = [b for b in buses if b.name != VOCAL_BUS]
-    pre_vocal = mix_buses(vocal, sample_rate, frames, **{**mix_options, "vinyl": False}, finish=False)
-    pre_rest = mix_buses(rest, sample_rate, frames, **mix_options, finish=False)
-    pre_vocal *= np.float32(_vocal_gain(pre_vocal, pre_rest, sample_rate))
-    pre = pre_vocal + pre_rest
-    mixed = master(pre)
+    groups: dict[str, list[Any]] = {}
+    for bus in buses:
+        groups.setdefault(stem_of(bus.name), []).append(bus)
+    pre = {name: mix_buses(members, sample_rate, frames, finish=False,
+                           **{**mix_options, "vinyl": bool(mix_options.get("vinyl")) and name == vinyl_stem})
+           for name, members in groups.items()}
+    if mix_options.get("vinyl") and vinyl_stem not in pre:
+        pre[vinyl_stem] = mix_buses([], sample_rate, frames, finish=False, **mix_options)
+    vocal_stem = stem_of(VOCAL_BUS)
+    if vocal_stem in pre and len(pre) > 1:
+        rest = sum(v for k, v in pre.items() if k != vocal_stem)
+        pre[vocal_stem] *= np.float32(_vocal_gain(pre[vocal_stem], rest, sample_rate))
+    total = sum(pre.values())
+    mixed = master(total)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(pre != 0, mixed.astype(np.float64) / pre, 0.0)
-    vocals = (pre_vocal * ratio).astype(np.float32)
-    accompaniment = (mixed - vocals).astype(np.float32)
-    return mixed, {"vocals": vocals, "accompaniment": accompaniment}
+        ratio = np.where(total != 0, mixed.astype(np.float64) / total, 0.0)
+    stems = {name: (part * ratio).astype(np.float32) for name, part in pre.items()}
+    # the last stem takes the rounding, so the stems add up to the mix exactly in float64 order
+    last = list(stems)[-1]
+    stems[last] = (mixed - sum(v for k, v in stems.items() if k != last)).astype(np.float32)
+    return mixed, stems
 
 
 def _vocal_gain(vocal: np.ndarray, backing: np.ndarray, sample_rate: int) -> float:
@@ -205,6 +222,32 @@ def _vocal_gain(vocal: np.ndarray, backing: np.ndarray, sample_rate: int) -> flo
         return 1.0
     ratio = np.sqrt(backing_power[sung].mean() / vocal_power[sung].mean())
     return float(ratio * 10 ** (VOCAL_OVER_BACKING_DB / 20))
+
+
+def word_timing(notes: list[SungNote]) -> list[dict[str, Any]]:
+    """The sung words with their exact times: [{word, start, end, line}] (seconds), from the notes
+    the singer sang. A syllable ending in "-" continues its word; an empty one (a melisma) holds
+    the previous syllable; a phrase end closes the line."""
+    words: list[dict[str, Any]] = []
+    line = 0
+    open_word = False
+    for note in notes:
+        text = note.syllable.strip()
+        end = round(note.start + note.duration, 3)
+        if text in ("", "_", "~", "+", CONTINUES):
+            if words:
+                words[-1]["end"] = max(words[-1]["end"], end)
+        elif open_word and words:
+            words[-1]["word"] += text.rstrip(CONTINUES)
+            words[-1]["end"] = end
+        else:
+            words.append({"word": text.rstrip(CONTINUES), "start": round(note.start, 3), "end": end, "line": line})
+        if text and text not in ("_", "~", "+", CONTINUES):
+            open_word = text.endswith(CONTINUES)
+        if note.phrase_end:
+            line += 1
+            open_word = False
+    return [w for w in words if w["word"]]
 
 
 def add_vocal_track(midi_bytes: bytes, notes: list[SungNote]) -> bytes:
@@ -280,6 +323,7 @@ def attach_vocal(take: Any, vocal: VocalPlan | None, rendered: Any, options: Any
     run's output format (default wav)."""
     if vocal is not None:
         take.metadata["vocal"] = vocal.metadata()
+        take.metadata["lyrics_timing"] = word_timing(vocal.notes)
         for warning in dict.fromkeys(vocal.warnings):
             if notice is not None:
                 notice(f"vocal: {warning}")
