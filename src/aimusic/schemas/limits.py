@@ -28,6 +28,7 @@ MAX_BATCH_FILE_BYTES = 16 * 1024**2  # a batch file (YAML, JSON, JSONL)
 MAX_PLAN_SECONDS = 3_600.0           # the longest piece one plan makes (one hour)
 MAX_CHAIN_STEPS = 64                 # calls one plan may chain to reach its length
 MAX_TAKES = 1_000                    # takes one plan asks for ("50 tracks")
+MAX_VALUES = 1_000_000               # values in one parsed document (YAML aliases can multiply them)
 
 _LONG_NUMBER = re.compile(r"\d{%d,}" % (MAX_DIGITS + 1))
 
@@ -142,8 +143,12 @@ def check_depth(value: Any, field: str, what: str = "input", limit: int = MAX_DE
     """InputError when `value` (parsed JSON/YAML) nests deeper than `limit`, or holds a number of
     more than MAX_DIGITS digits or one that is not finite. Iterative: no recursion to overflow."""
     stack = [(value, 1)]
+    seen = 0
     while stack:
         item, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise InputError(f"{what} holds more than {MAX_VALUES} values", field=field)
         if isinstance(item, (dict, list, tuple)):
             if depth > limit:
                 raise InputError(f"{what} is nested more than {limit} levels deep", field=field)
