@@ -114,17 +114,19 @@ class OutputSink:
                 continue
             linked: list[Path] = []
             try:
-                pending.audio.link(names["audio"])
-                linked.append(names["audio"])
-                for suffix, staged in pending.extras.items():
-                    staged.link(names[suffix])
-                    linked.append(names[suffix])
+                # the sidecar gets its name first and the audio last: the audio is never visible
+                # without its sidecar (a kill in the microseconds between leaves only the sidecar)
                 sidecar = dict(pending.sidecar)
                 sidecar["file"] = names["audio"].name
                 if pending.extras:
                     sidecar["extra_files"] = {s: names[s].name for s in pending.extras}
                 self.stage_json(sidecar).link(names["sidecar"])
                 linked.append(names["sidecar"])
+                for suffix, staged in pending.extras.items():
+                    staged.link(names[suffix])
+                    linked.append(names[suffix])
+                pending.audio.link(names["audio"])
+                linked.append(names["audio"])
             except FileExistsError:
                 for path in linked:  # lost a race for this stem: give it back and try the next
                     path.unlink(missing_ok=True)
