@@ -24,7 +24,7 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
             raise UsageError(f"--option takes KEY=VALUE, not {value!r}", field="option")
         try:
             options[name.strip()] = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON (or absurd JSON): the text itself
             options[name.strip()] = raw
     from aimusic.engines.registry import check_option_names
 
