@@ -116,7 +116,7 @@ def _entry_error(exc: ValidationError) -> InputError:
         close = difflib.get_close_matches(name, sorted(ENTRY_FIELDS), n=1)
         return InputError(f"unknown field {name!r}", field=name,
                           hint=f"did you mean {close[0]!r}?" if close else f"fields: {', '.join(sorted(ENTRY_FIELDS))}")
-    loc = [str(part) for part in problems[0]["loc"]]
+    loc = [str(part) for part in problems[0]["loc"]] or ["entry"]
     field = loc[0]
     if field == "draft_then_polish" and len(loc) > 1 and loc[-1] in ("drafts", "choose"):
         field = f"draft_then_polish.{loc[-1]}"
@@ -129,7 +129,7 @@ def check_settings(doc: dict[str, Any], name: str) -> FileSettings:
     try:
         return FileSettings.model_validate({k: v for k, v in doc.items() if k != "items"})
     except ValidationError as exc:
-        field = str(exc.errors()[0]["loc"][0])
+        field = str((exc.errors()[0]["loc"] or ("file",))[0])
         if field == "defaults":
             return_error = InputError(f"{name}: defaults must be a mapping", field="defaults")
         elif field == "seed":

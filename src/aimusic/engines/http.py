@@ -587,6 +587,8 @@ def sniff_audio_ext(path: str, name: str = "", content_type: str = "") -> str | 
         return "ogg"
     if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0):
         return "mp3"
+    if head.lstrip()[:1] in (b"<", b"{", b"["):  # an HTML page or a JSON error, whatever its name says
+        return None
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext in AUDIO_EXTS:
         return ext
