@@ -357,7 +357,7 @@ def test_output_dir_problems_and_one_driver_per_library(tone, tmp_path, cli):
     held = _lock_library(out)
     try:
         busy = cli("batch", batch, "-o", out, "--yes", "--json")
-        assert busy.code == 64 and "another batch is running" in busy.error()["message"]
+        assert busy.code == 75 and "another batch is running" in busy.error()["message"]
     finally:
         held.close()
     assert cli("batch", batch, "-o", out, "--yes").code == 0

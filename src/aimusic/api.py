@@ -8,7 +8,6 @@ batches call these functions; the work happens in `aimusic.plan` and `aimusic.pi
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -75,15 +74,12 @@ def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = "."
 
 def replay(sidecar_path: str | Path, output_dir: str | Path | None = None, **kwargs: Any) -> RunResult:
     """Re-run the request a sidecar records (same model, provider, input and seed)."""
+    from aimusic.schemas import read_text_file
+    from aimusic.schemas.limits import MAX_INPUT_FILE_BYTES, load_json
+
     path = Path(sidecar_path).expanduser()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputFileError(f"sidecar not found: {path}", field="sidecar") from None
-    except (OSError, UnicodeDecodeError):
-        raise InputFileError(f"cannot read sidecar {path}", field="sidecar") from None
-    except json.JSONDecodeError:
-        raise InputError(f"{path} is not a sidecar (not JSON)", field="sidecar") from None
+    data = load_json(read_text_file(path, "sidecar", "sidecar", limit=MAX_INPUT_FILE_BYTES), "sidecar",
+                     f"sidecar {path}")
     if not isinstance(data, dict) or not isinstance(data.get("model"), str) \
             or not isinstance(data.get("input"), dict):
         raise InputError(f"{path} is not an aimusic sidecar (no model/input)", field="sidecar")

@@ -85,6 +85,21 @@ class InternalError(AimusicError):
     advice = "A bug in aimusic: run the same command with --debug and report the traceback."
 
 
+class CannotWriteError(AimusicError):
+    """The output cannot be created: a read-only file system or a folder without write permission."""
+    exit_code = 73
+    type = "cannot_write"
+    permanent = True
+    advice = "The output folder is read-only or not writable: pick another --output-dir or fix its permissions."
+
+
+class DiskFullError(AimusicError):
+    """The disk (or the user's quota) is full: nothing was left half-written."""
+    exit_code = 74
+    type = "disk_full"
+    advice = "The disk is full: free some space (or pick another --output-dir), then retry."
+
+
 class RetryableError(AimusicError):
     """Timeout, 429, busy: the same call may work later, sent more slowly."""
     exit_code = 75
@@ -163,12 +178,29 @@ def error_of(exc: BaseException) -> AimusicError:
         return exc
     if isinstance(exc, KeyboardInterrupt):
         return Interrupted("interrupted")
+    if isinstance(exc, OSError):
+        known = os_error(exc)
+        if known is not None:
+            return known
     return InternalError(f"internal error ({exc.__class__.__name__}); run with --debug and report it")
+
+
+def os_error(exc: OSError, what: str = "") -> AimusicError | None:
+    """A full disk (74) or a read-only / unwritable place (73) as one of ours; None for the rest."""
+    import errno
+
+    where = f" {what}" if what else (f" {exc.filename}" if getattr(exc, "filename", None) else "")
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return DiskFullError(f"no space left on the device writing{where}")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return CannotWriteError(f"cannot write{where}: {exc.strerror or 'permission denied'}")
+    return None
 
 
 # every class a front door may meet, in exit-code order (EXIT_CODES and the skill's table)
 ERROR_CLASSES: tuple[type[AimusicError], ...] = (
-    UsageError, InputError, InputFileError, UpstreamError, InternalError, RetryableError, AuthError,
+    UsageError, InputError, InputFileError, UpstreamError, InternalError, CannotWriteError, DiskFullError,
+    RetryableError, AuthError,
     NotConfiguredError, Interrupted)
 
 SUCCESS_ADVICE = "Hand the printed file paths to the user."
@@ -180,6 +212,8 @@ EXIT_CODES: dict[int, str] = {
     66: "an input file does not exist or cannot be read",
     69: "upstream service failure",
     70: "internal error (a bug in aimusic): run with --debug and report it",
+    73: "cannot write the output: a read-only or unwritable output folder",
+    74: "the disk is full (nothing was left half-written)",
     75: "retryable: timeout, 429, busy, service unreachable",
     77: "not signed in, token rejected, or insufficient balance",
     78: "not configured: the message names the fix",

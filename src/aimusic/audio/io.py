@@ -109,6 +109,9 @@ def read_audio(path: str | Path, *, max_seconds: float = MAX_READ_SECONDS) -> tu
         raise InputFileError(f"{path} is a directory, not an audio file", field="audio")
     if not os.access(path, os.R_OK):
         raise InputFileError(f"cannot read {path}: permission denied", field="audio")
+    from aimusic.schemas.limits import check_regular_file
+
+    check_regular_file(path, "audio", "audio file")  # a FIFO or device would block or never end
     if path.stat().st_size == 0:
         raise InputError(f"{path} is empty (0 bytes)", field="audio")
     samples, rate = _read_soundfile(path, max_seconds)

@@ -21,6 +21,9 @@ def video_duration(path: str | Path) -> float:
         raise InputFileError(f"video file not found: {path}", field="match_video")
     if path.is_dir() or not os.access(path, os.R_OK):
         raise InputFileError(f"cannot read video file {path}", field="match_video")
+    from aimusic.schemas.limits import check_regular_file
+
+    check_regular_file(path, "match_video", "video file")
     import av  # lazy: PyAV loads FFmpeg's libraries
 
     try:

@@ -29,9 +29,12 @@ from typing import Any
 from aimusic.batch.schema import (DEFAULT_BATCH_SEED, ENTRY_FIELDS, FILE_FIELDS, check_entry, check_settings,
                                   read_batch_file)
 from aimusic.errors import AimusicError, InputError
+from aimusic.output.naming import slugify
 from aimusic.schemas import read_text_file
 
 MAX_ITEMS = 100_000
+MAX_VARY_GROUPS = 8     # 8 lists of 64 words: 2.8e14 combinations, within what sampling can index
+MAX_VARY_WORDS = 64
 DEFAULT_DRAFT_MODEL = "local/sketch/text-to-audio"
 DEFAULT_POLISH_MODEL = "elevenlabs/elevenlabs/music-generation"
 
@@ -245,10 +248,17 @@ def _base_request(entry: dict[str, Any], lyrics: str | None, check_keys: bool,
     if entry.get("audio") is not None:
         shaped["audio"] = entry["audio"]
     title = entry.get("title")
+    if title is not None and not isinstance(title, str):
+        raise InputError("title must be text", field="title")
+    name = entry.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InputError("name must be text (a file name, not a path)", field="name")
+    if name is not None and not slugify(name, max_length=60):
+        raise InputError(f"name {name!r} gives no usable file name", field="name",
+                         hint="use letters or digits; a name is a file name inside the library, never a path")
     return _Request(model=model.id, provider=chosen, tags=tags or shaped.get("tags") or "",
                     lyrics=lyrics, duration=duration, language=language,
-                    title=title if isinstance(title, str) else None, input=shaped, reasons=reasons,
-                    name=entry.get("name") if isinstance(entry.get("name"), str) else None,
+                    title=title, input=shaped, reasons=reasons, name=name,
                     count=int(planned_count) if isinstance(planned_count, int) and planned_count > 1 else 1)
 
 
@@ -333,7 +343,8 @@ def _make_item(req: _Request, number: int, *, seed: int | None, check_keys: bool
     title = req.title or title_for(model.id, valid)
     item_tags = tags or req.tags or str(valid.get("tags") or "")
     digest = hashlib.sha256(json.dumps([model.id, provider, valid, role], sort_keys=True).encode()).hexdigest()
-    stem_parts = [req.name or slugify(title, max_length=40) or "music"]
+    # a name is only ever a file name inside the library: slugified like a title, never a path
+    stem_parts = [slugify(req.name or "", max_length=60) or slugify(title, max_length=40) or "music"]
     if variant:
         stem_parts.append(slugify(variant, max_length=24))
     if language:
@@ -359,6 +370,9 @@ def _count_vary(entry: dict[str, Any], base: _Request, number: int, rng: random.
     if not isinstance(vary, list) or not all(isinstance(group, list) and group for group in vary) \
             or not all(isinstance(word, (str, int, float)) for group in vary for word in group):
         raise InputError("vary must be a list of non-empty lists of words, e.g. [[calm, upbeat], [piano, guitar]]",
+                         field="vary")
+    if len(vary) > MAX_VARY_GROUPS or any(len(group) > MAX_VARY_WORDS for group in vary):
+        raise InputError(f"vary takes at most {MAX_VARY_GROUPS} lists of at most {MAX_VARY_WORDS} words each",
                          field="vary")
     groups = [[str(word) for word in group] for group in vary]
     combos = 1

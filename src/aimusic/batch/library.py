@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from aimusic.config import redact
+
 INDEX_FIELDS = ("file", "title", "tags", "language", "duration", "seed", "model", "provider", "cost_usd",
                 "loudness_lufs", "role", "key", "sidecar")
 
@@ -25,6 +27,20 @@ def state_dir(out_dir: Path) -> Path:
 
 def work_dir(out_dir: Path, key: str) -> Path:
     return state_dir(out_dir) / "work" / key
+
+
+def library_path(out_dir: Path, name: str) -> Path:
+    """`out_dir / name` for a file name that stays in the library: no directory part, not hidden
+    (the state directory), not a link out. Anything else is refused, whatever wrote the name (a
+    batch file, a hand-edited manifest)."""
+    path = out_dir / name
+    if (not name or name != Path(name).name or name.startswith(".") or "\\" in name or "\0" in name
+            or path.parent.resolve() != out_dir.resolve() or path.is_symlink()):
+        from aimusic.errors import InputError
+
+        raise InputError(f"refusing to write {name!r}: it is not a file name inside {out_dir}",
+                         field="name", hint="a name is a file name inside the library, never a path")
+    return path
 
 
 def _move(src: Path, dst: Path) -> None:
@@ -56,14 +72,14 @@ def finalize(outcome: dict[str, Any], items: dict[str, Any], out_dir: Path) -> d
             stem = item.stem if index == 0 else f"{item.stem}-t{index + 1}"
             audio_src = src_dir / take["audio"]
             src_stem = Path(take["audio"]).stem
-            audio_dst = out_dir / (stem + Path(take["audio"]).suffix)
+            audio_dst = library_path(out_dir, stem + Path(take["audio"]).suffix)
             _move(audio_src, audio_dst)
             extras = {}
             for suffix, name in (take.get("extras") or {}).items():
-                dst = out_dir / (stem + name[len(src_stem):])
+                dst = library_path(out_dir, stem + name[len(src_stem):])
                 _move(src_dir / name, dst)
                 extras[suffix] = dst.name
-            sidecar_dst = out_dir / f"{stem}.json"
+            sidecar_dst = library_path(out_dir, f"{stem}.json")
             if take.get("sidecar"):
                 sidecar_src = src_dir / take["sidecar"]
                 if sidecar_src.exists():
@@ -79,8 +95,8 @@ def finalize(outcome: dict[str, Any], items: dict[str, Any], out_dir: Path) -> d
                     data["batch"] = {"key": item.key, "seq": item.seq, "title": item.title, "tags": item.tags,
                                      "language": item.language, "role": item.role,
                                      "items_in_call": len(keys)}  # >1: one batched pipeline call
-                    write_file_atomic(sidecar_dst, json.dumps(data, indent=2, ensure_ascii=False,
-                                                              default=str).encode())
+                    write_file_atomic(sidecar_dst, redact(json.dumps(data, indent=2, ensure_ascii=False,
+                                                                     default=str)).encode())
                     sidecar_src.unlink()
             files.append({"file": audio_dst.name, "sidecar": sidecar_dst.name if sidecar_dst.exists() else None,
                           "extras": extras, "seconds": take.get("seconds"),
@@ -130,7 +146,7 @@ def write_index(out_dir: Path, table: list[dict[str, Any]]) -> tuple[Path, Path]
     writer.writeheader()
     for row in table:
         writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in INDEX_FIELDS})
-    csv_path = write_file_atomic(out_dir / "index.csv", buffer.getvalue().encode("utf-8"))
-    json_path = write_file_atomic(out_dir / "index.json",
-                                  json.dumps({"items": table}, indent=2, ensure_ascii=False).encode("utf-8"))
+    csv_path = write_file_atomic(out_dir / "index.csv", redact(buffer.getvalue()).encode("utf-8"))
+    json_path = write_file_atomic(out_dir / "index.json", redact(
+        json.dumps({"items": table}, indent=2, ensure_ascii=False, default=str)).encode("utf-8"))
     return csv_path, json_path

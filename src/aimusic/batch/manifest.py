@@ -54,6 +54,15 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
 STATES = ("pending", "running", "submitted", "done", "failed", "blocked")
 
 
+def _redacted(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """No key reaches the manifest, whatever field it hides in (lyrics, an error message)."""
+    from aimusic.config import known_secrets, redact
+
+    if not known_secrets():
+        return args
+    return tuple(redact(a) if isinstance(a, str) else a for a in args)
+
+
 class Manifest:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -96,7 +105,7 @@ class Manifest:
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
         with self.lock:
-            self.db.execute(sql, args)
+            self.db.execute(sql, _redacted(args))
 
     def add_items(self, items: list[Any]) -> None:
         """Insert new items; an item already known keeps its state (that is what resuming means)."""
@@ -108,7 +117,7 @@ class Manifest:
                     self.db.execute(
                         "INSERT INTO items(key, seq, spec, updated_at) VALUES (?, ?, ?, ?) "
                         "ON CONFLICT(key) DO UPDATE SET seq=excluded.seq, spec=excluded.spec",
-                        (item.key, item.seq, json.dumps(item.to_dict(), sort_keys=True), now))
+                        _redacted((item.key, item.seq, json.dumps(item.to_dict(), sort_keys=True), now)))
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
@@ -129,9 +138,9 @@ class Manifest:
     def set_remote_id(self, key: str, provider: str, remote_id: str) -> None:
         """Record a hosted request id; committed before the caller goes on to poll it."""
         with self.lock:
-            self.db.execute("UPDATE items SET state='submitted', remote_id=?, remote_provider=?, updated_at=? "
+            self._write("UPDATE items SET state='submitted', remote_id=?, remote_provider=?, updated_at=? "
                             "WHERE key=?", (remote_id, provider, time.time(), key))
-            self.db.execute("INSERT INTO events(key, at, what, detail) VALUES (?, ?, 'submitted', ?)",
+            self._write("INSERT INTO events(key, at, what, detail) VALUES (?, ?, 'submitted', ?)",
                             (key, time.time(), json.dumps({"provider": provider, "remote_id": remote_id})))
             self._cache(key, state="submitted", remote_id=remote_id)
 
@@ -144,22 +153,22 @@ class Manifest:
                   loudness: float | None) -> None:
         now = time.time()
         with self.lock:
-            self.db.execute("UPDATE items SET state='done', result=?, cost_usd=?, seconds=?, loudness_lufs=?, "
+            self._write("UPDATE items SET state='done', result=?, cost_usd=?, seconds=?, loudness_lufs=?, "
                             "error=NULL, error_code=NULL, error_type=NULL, updated_at=?, finished_at=? WHERE key=?",
                             (json.dumps(result, default=str), cost_usd, seconds, loudness, now, now, key))
-            self.db.execute("INSERT INTO events(key, at, what, detail) VALUES (?, ?, 'done', ?)",
+            self._write("INSERT INTO events(key, at, what, detail) VALUES (?, ?, 'done', ?)",
                             (key, now, json.dumps({"cost_usd": cost_usd})))
             self._cache(key, state="done")
 
     def mark_failed(self, key: str, error: dict[str, Any], *, final: bool, count_attempt: bool = True,
                     throttled: bool = False) -> None:
         with self.lock:
-            self.db.execute(
+            self._write(
                 "UPDATE items SET state=?, attempts=attempts+?, throttled=throttled+?, error=?, error_code=?, "
                 "error_type=?, updated_at=? WHERE key=?",
                 ("failed" if final else "pending", 1 if count_attempt else 0, 1 if throttled else 0,
                  str(error.get("message", ""))[:2000], error.get("code"), error.get("type"), time.time(), key))
-            self.db.execute("INSERT INTO events(key, at, what, detail) VALUES (?, ?, ?, ?)",
+            self._write("INSERT INTO events(key, at, what, detail) VALUES (?, ?, ?, ?)",
                             (key, time.time(), "failed" if final else "retry", json.dumps(error)))
             self._cache(key, state="failed" if final else "pending")
 

@@ -477,10 +477,11 @@ def _lock_library(out_dir: Path) -> Any:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        from aimusic.errors import UsageError
+        from aimusic.errors import RetryableError
 
-        raise UsageError(f"another batch is running in {out_dir}", field="output_dir",
-                         hint="wait for it to finish, or use another output directory") from None
+        # busy is 75 (the README's table): the same command works once the other batch ends
+        raise RetryableError(f"another batch is running in {out_dir}", field="output_dir",
+                             hint="wait for it to finish, or use another output directory") from None
     return handle
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from aimusic.errors import InputError
 from aimusic.schemas import read_text_file
+from aimusic.schemas.limits import MAX_BATCH_FILE_BYTES, check_depth, load_json
 
 DEFAULT_BATCH_SEED = 0
 MAX_SEED = 2**31 - 1
@@ -115,7 +116,7 @@ def _entry_error(exc: ValidationError) -> InputError:
         close = difflib.get_close_matches(name, sorted(ENTRY_FIELDS), n=1)
         return InputError(f"unknown field {name!r}", field=name,
                           hint=f"did you mean {close[0]!r}?" if close else f"fields: {', '.join(sorted(ENTRY_FIELDS))}")
-    loc = [str(part) for part in problems[0]["loc"]]
+    loc = [str(part) for part in problems[0]["loc"]] or ["entry"]
     field = loc[0]
     if field == "draft_then_polish" and len(loc) > 1 and loc[-1] in ("drafts", "choose"):
         field = f"draft_then_polish.{loc[-1]}"
@@ -128,7 +129,7 @@ def check_settings(doc: dict[str, Any], name: str) -> FileSettings:
     try:
         return FileSettings.model_validate({k: v for k, v in doc.items() if k != "items"})
     except ValidationError as exc:
-        field = str(exc.errors()[0]["loc"][0])
+        field = str((exc.errors()[0]["loc"] or ("file",))[0])
         if field == "defaults":
             return_error = InputError(f"{name}: defaults must be a mapping", field="defaults")
         elif field == "seed":
@@ -144,7 +145,7 @@ def check_settings(doc: dict[str, Any], name: str) -> FileSettings:
 def read_batch_file(path: str | Path) -> dict[str, Any]:
     """{"items": [...], "defaults": {...}, "seed": int} from a YAML, JSON or JSONL file."""
     path = Path(path).expanduser()
-    text = read_text_file(path, "file", "batch file")
+    text = read_text_file(path, "file", "batch file", limit=MAX_BATCH_FILE_BYTES)
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson") or (suffix not in (".yaml", ".yml", ".json") and _looks_jsonl(text)):
         return _from_jsonl(text, path)
@@ -162,9 +163,13 @@ def _from_jsonl(text: str, path: Path) -> dict[str, Any]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path.name} line {number}: not JSON ({exc.msg})", field="file") from None
+            value = json.loads(line, parse_constant=_refuse)
+        except (json.JSONDecodeError, _Refused) as exc:
+            raise InputError(f"{path.name} line {number}: not JSON ({getattr(exc, 'msg', exc)})",
+                             field="file") from None
+        except (RecursionError, ValueError):  # too deep, or a number past Python's digit limit
+            value = load_json(line, "file", f"{path.name} line {number}")  # names the limit
+        check_depth(value, "file", f"{path.name} line {number}")
         if not isinstance(value, dict):
             raise InputError(f"{path.name} line {number}: each line must be a JSON object", field="file")
         if value and set(value) <= FILE_FIELDS - {"items"}:  # a settings line: {"defaults": ..., "seed": ...}
@@ -175,11 +180,27 @@ def _from_jsonl(text: str, path: Path) -> dict[str, Any]:
     return doc
 
 
+class _Refused(ValueError):
+    pass
+
+
+def _refuse(name: str) -> Any:
+    raise _Refused(f"{name} is not a number here")
+
+
 def _from_yaml(text: str, path: Path) -> dict[str, Any]:
     import yaml
 
     try:
         value = yaml.safe_load(text)
+    except RecursionError:
+        from aimusic.schemas.limits import MAX_DEPTH
+
+        raise InputError(f"{path.name} is nested more than {MAX_DEPTH} levels deep", field="file") from None
+    except ValueError:  # an integer past Python's digit limit
+        from aimusic.schemas.limits import MAX_DIGITS
+
+        raise InputError(f"{path.name} holds a number of more than {MAX_DIGITS} digits", field="file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -187,6 +208,7 @@ def _from_yaml(text: str, path: Path) -> dict[str, Any]:
         raise InputError(f"{path.name}{where}: {problem}", field="file") from None
     if value is None:
         raise InputError(f"{path.name} is empty", field="file", hint="list at least one entry")
+    check_depth(value, "file", path.name)
     if isinstance(value, list):
         return {"items": value}
     if isinstance(value, dict):

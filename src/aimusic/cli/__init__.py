@@ -123,10 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.exit_code
     except BrokenPipeError:
         code = 0
-    except Exception as exc:  # a bug, not a user mistake: say so, keep the traceback for --debug
-        if debug:
+    except Exception as exc:  # a full or read-only disk is the user's; anything else is a bug
+        from aimusic.errors import error_of
+
+        error = error_of(exc)
+        if debug and isinstance(error, InternalError):
             raise
-        error = InternalError(f"internal error ({exc.__class__.__name__}); run with --debug and report it")
         emit_error(error, json_mode)
         code = error.exit_code
     try:

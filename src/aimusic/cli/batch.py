@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from aimusic.cli.common import notice
+from aimusic.cli.common import NON_NEGATIVE, notice
 
 FINISH_CHOICES = ["none", "streaming", "broadcast", "podcast"]
 
@@ -24,7 +24,7 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
             raise UsageError(f"--option takes KEY=VALUE, not {value!r}", field="option")
         try:
             options[name.strip()] = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON (or absurd JSON): the text itself
             options[name.strip()] = raw
     from aimusic.engines.registry import check_option_names
 
@@ -36,7 +36,7 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
 @click.argument("file", type=click.Path(dir_okay=True))
 @click.option("-o", "--output-dir", required=True, type=click.Path(file_okay=False),
               help="The library: audio, sidecars, index.csv/json and the resumable manifest.")
-@click.option("--budget", type=click.FloatRange(min=0), default=None,
+@click.option("--budget", type=NON_NEGATIVE, default=None,
               help="Hard cap in USD: refuse a plan that costs more, and start nothing that would exceed it.")
 @click.option("--concurrency", type=click.IntRange(min=1, max=256), default=8, show_default=True,
               help="Hosted requests in flight per provider (lowered automatically on 429).")

@@ -14,6 +14,32 @@ output_dir_option = click.option("-o", "--output-dir", default=".", show_default
                                  type=click.Path(file_okay=False), help="Where files are written.")
 
 
+class FiniteFloat(click.ParamType):
+    """A float flag that refuses nan and inf (which would switch a limit off, and are not JSON)."""
+
+    name = "float"
+
+    def __init__(self, minimum: float | None = None) -> None:
+        self.minimum = minimum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.minimum is not None and number < self.minimum:
+            self.fail(f"{value!r} is less than {self.minimum:g}", param, ctx)
+        return number
+
+
+FINITE_FLOAT = FiniteFloat()
+NON_NEGATIVE = FiniteFloat(minimum=0)
+
+
 class ProviderType(click.ParamType):
     """`--provider NAME`: auto or any registered engine, plugins included. The registry is asked
     only when a value is checked (a built-in name needs no entry-point scan), so `--help` stays
@@ -84,7 +110,7 @@ def _flag_type(annotation: Any) -> tuple[Any, bool]:
     if annotation is int:
         return click.INT, False
     if annotation is float:
-        return click.FLOAT, False
+        return FINITE_FLOAT, False
     return click.STRING, False
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from aimusic.cli.common import format_option, json_option, notice, print_json
+from aimusic.cli.common import FINITE_FLOAT, format_option, json_option, notice, print_json
 
 # literal here so `finish --help` does not import numpy; aimusic.audio.finish.PRESETS is the truth
 PRESET_NAMES = ["streaming", "broadcast", "podcast", "none"]
@@ -21,17 +21,17 @@ FADE_SHAPES = ["linear", "sine", "scurve", "exp"]
 @click.option("--preset", type=click.Choice(PRESET_NAMES), default=None,
               help=f"Loudness/true-peak preset (default {DEFAULT_PRESET}): streaming -14 LUFS, broadcast -23 "
                    "LUFS (EBU R128), podcast -16 LUFS, all -1 dBTP; none leaves the level alone.")
-@click.option("--loudness", type=float, default=None, help="Integrated loudness target, LUFS (instead of --preset).")
-@click.option("--true-peak", "true_peak", type=float, default=None,
+@click.option("--loudness", type=FINITE_FLOAT, default=None, help="Integrated loudness target, LUFS (instead of --preset).")
+@click.option("--true-peak", "true_peak", type=FINITE_FLOAT, default=None,
               help="True-peak ceiling, dBTP (default -1 with any loudness target).")
-@click.option("--fade-in", type=float, default=0.0, show_default=True, help="Fade-in, seconds.")
-@click.option("--fade-out", type=float, default=None,
+@click.option("--fade-in", type=FINITE_FLOAT, default=0.0, show_default=True, help="Fade-in, seconds.")
+@click.option("--fade-out", type=FINITE_FLOAT, default=None,
               help="Fade-out, seconds (with --length: the fade at the cut; default 10% of it, 0.5-3 s).")
 @click.option("--fade-in-shape", type=click.Choice(FADE_SHAPES), default="sine", show_default=True)
 @click.option("--fade-out-shape", type=click.Choice(FADE_SHAPES), default="exp", show_default=True)
 @click.option("--trim-silence", is_flag=True, help="Cut leading and trailing silence (below -60 dBFS).")
 @click.option("--loop", is_flag=True, help="Make a seamless loop of whole bars (near --length if given).")
-@click.option("--length", type=float, default=None,
+@click.option("--length", type=FINITE_FLOAT, default=None,
               help="Exact length in seconds: cut with a fade-out, or loop-extend. With --loop: whole bars nearest.")
 @click.option("--match-video", type=click.Path(), default=None, help="Set --length to this video's duration.")
 @click.option("--sample-rate", type=int, default=None, help="Output sample rate (soxr VHQ resampling).")

@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from aimusic.cli.common import (ProviderType, engine_options, format_option, json_option, notice,
+from aimusic.cli.common import (FINITE_FLOAT, ProviderType, engine_options, format_option, json_option, notice,
                                 output_dir_option, pop_engine_options, print_json, read_text_arg)
 
 provider_choice = click.option("--provider", type=ProviderType(), default="auto", show_default=True,
                                help="Where to run; auto picks by intent and what is set up.")
-budget_option = click.option("--budget", "budget", type=float, default=None,
+budget_option = click.option("--budget", "budget", type=FINITE_FLOAT, default=None,
                              help="Refuse a plan that would cost more than this many USD (exit 65).")
 lyrics_option = click.option("--lyrics", default=None, help="Lyrics TEXT or @FILE (section markers welcome).")
 video_option = click.option("--match-video", "video", type=click.Path(dir_okay=False), default=None,
@@ -80,7 +80,7 @@ def _make(request: str, audio: str | None, lyrics: str | None, provider: str, bu
 @budget_option
 @video_option
 @click.option("--tags", default=None, help="Use these tags instead of the inferred ones.")
-@click.option("--duration", type=float, default=None, help="Length in seconds (overrides the request).")
+@click.option("--duration", type=FINITE_FLOAT, default=None, help="Length in seconds (overrides the request).")
 @click.option("--instrumental/--vocals", "instrumental", default=None, help="Force instrumental or vocals.")
 @click.option("--model", "model_id", default=None, help="Use this model id.")
 @click.option("--language", default=None, help="Vocal language code (e.g. es, zh).")
@@ -102,7 +102,7 @@ def _run_options(func: Any) -> Any:
     for option in reversed([
         lyrics_option, provider_choice, budget_option, video_option,
         click.option("--tags", default=None, help="Use these tags instead of the inferred ones."),
-        click.option("--duration", type=float, default=None, help="Length in seconds."),
+        click.option("--duration", type=FINITE_FLOAT, default=None, help="Length in seconds."),
         click.option("--seed", type=int, default=None, help="Seed (-1 random; recorded in the sidecar)."),
         click.option("--instrumental/--vocals", "instrumental", default=None, help="Force instrumental or vocals."),
         click.option("--model", "model_id", default=None, help="Use this model id."),

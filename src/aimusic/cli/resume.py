@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from aimusic.cli.common import StderrProgress, json_option, notice, output_dir_option, print_run_result
+from aimusic.cli.common import FINITE_FLOAT, StderrProgress, json_option, notice, output_dir_option, print_run_result
 
 
 @click.command()
@@ -12,7 +12,7 @@ from aimusic.cli.common import StderrProgress, json_option, notice, output_dir_o
 @output_dir_option
 @click.option("--model", "model_id", default=None,
               help="The catalog id the request ran (names the files and the sidecar).")
-@click.option("--timeout", type=float, default=None, help="Overall time limit, seconds.")
+@click.option("--timeout", type=FINITE_FLOAT, default=None, help="Overall time limit, seconds.")
 @click.option("--provider", type=click.Choice(["runcomfy", "comfyui"]), default="runcomfy", show_default=True,
               help="comfyui: REQUEST_ID is a prompt id on your ComfyUI server (COMFYUI_URL).")
 @json_option

@@ -35,7 +35,7 @@ from aimusic.engines.http import (CallGuard, HttpCall, RetryPolicy, error_from_r
                                   max_download_bytes, send, sniff_audio_ext, ssl_context, transient_errors,
                                   transport_error)
 from aimusic.engines.options import EngineOptions, flag, timeout_field
-from aimusic.errors import InputError, InputFileError, Interrupted, RetryableError, TransportError, UpstreamError
+from aimusic.errors import InputError, Interrupted, RetryableError, TransportError, UpstreamError
 
 if TYPE_CHECKING:
     import httpx
@@ -988,19 +988,13 @@ def load_plan(value: Any) -> Any:
     if not isinstance(value, str):
         raise InputError("composition_plan must be a JSON object, @file.json or 'auto'",
                          field="composition_plan")
+    from aimusic.schemas import read_text_file
+    from aimusic.schemas.limits import MAX_INPUT_FILE_BYTES, load_json
+
     text = value
-    if value.startswith("@"):
-        path = Path(value[1:]).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputFileError(f"composition plan file not found: {path}", field="composition_plan") from None
-        except (OSError, UnicodeDecodeError):
-            raise InputFileError(f"cannot read composition plan {path}", field="composition_plan") from None
-    try:
-        plan = json.loads(text)
-    except (ValueError, RecursionError):
-        raise InputError("composition_plan is not valid JSON", field="composition_plan") from None
+    if value.startswith("@"):  # bounded: a regular file under the input cap (never a FIFO)
+        text = read_text_file(value[1:], "composition_plan", "composition plan file", limit=MAX_INPUT_FILE_BYTES)
+    plan = load_json(text, "composition_plan", "composition_plan")
     parts = plan.get("sections") or plan.get("chunks") if isinstance(plan, dict) else None
     if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
         raise InputError("composition_plan must be an object with sections[] (or chunks[] for v2 models)",

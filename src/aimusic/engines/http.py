@@ -44,6 +44,30 @@ MAX_RETRY_AFTER_S = 120.0
 CHUNK_BYTES = 1 << 16
 
 RETRYABLE_STATUS = frozenset({408, 429, 502, 503, 504})
+STALL_SECONDS = 30.0            # a download that brings fewer than STALL_MIN_BYTES in this long has stalled
+STALL_MIN_BYTES = 1024
+MAX_UNKNOWN_STATUS_POLLS = 20   # status answers in a row that name no known state: the service is broken
+
+
+def stall_seconds() -> float:
+    """STALL_SECONDS, or AIMUSIC_STALL_SECONDS (a positive number) when set."""
+    value = os.environ.get("AIMUSIC_STALL_SECONDS", "")
+    try:
+        seconds = float(value) if value else STALL_SECONDS
+    except ValueError:
+        return STALL_SECONDS
+    return seconds if 0 < seconds < float("inf") else STALL_SECONDS
+
+
+def json_of(response: httpx.Response, provider: str, action: str) -> Any:
+    """A response's JSON, or UpstreamError (69) for a body that is not JSON or nests absurdly deep."""
+    try:
+        return response.json()
+    except RecursionError:
+        raise UpstreamError(f"{provider} {action}: the answer is nested too deeply to read") from None
+    except (ValueError, UnicodeDecodeError):
+        kind = response.headers.get("content-type", "").split(";")[0] or "unknown type"
+        raise UpstreamError(f"{provider} {action}: the answer is not JSON ({kind})") from None
 
 
 def transient_errors() -> tuple[type[Exception], ...]:
@@ -141,7 +165,7 @@ def public_url(url: str) -> str:
 def _body(response: httpx.Response) -> Any:
     try:
         return response.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return response.text[:500] if response.content else None
 
 
@@ -460,6 +484,11 @@ def download(client: httpx.Client, url: str, staged: Any, allowlist: HostAllowli
     raise last_error
 
 
+def _timed_out(url: str, provider: str) -> RetryableError:
+    return RetryableError(f"timed out downloading {url_file_name(url)} from {provider} (the job's time limit "
+                          "covers its downloads)", hint="retry later, or raise --timeout")
+
+
 class _Retry(Exception):
     def __init__(self, error: AimusicError, response: httpx.Response | None) -> None:
         self.error = error
@@ -469,13 +498,25 @@ class _Retry(Exception):
 def _download_once(client: httpx.Client, url: str, staged: Any, allowlist: HostAllowlist, *,
                    provider: str, max_bytes: int, guard: CallGuard,
                    headers: dict[str, str] | None) -> Downloaded:
+    import httpx
+
     current = url
     for _hop in range(MAX_REDIRECTS + 1):
         if not allowlist.allows(current):
             host = urlsplit(current).hostname or current
             raise UpstreamError(f"refusing to download from {host}: not on the {provider} allowlist",
                                 hint="add the host to AIMUSIC_DOWNLOAD_HOSTS if you trust it")
-        with client.stream("GET", current, headers=headers, follow_redirects=False) as response:
+        # the read timeout is the stall limit (and never outlasts the job's deadline)
+        read_limit = stall_seconds()
+        remaining = guard.remaining()
+        if remaining is not None:
+            if remaining <= 0:
+                raise _timed_out(url, provider)
+            read_limit = min(read_limit, max(remaining, 0.1))
+        timeout = httpx.Timeout(client.timeout.connect, read=read_limit, write=client.timeout.write,
+                                pool=client.timeout.pool)
+        with client.stream("GET", current, headers=headers, follow_redirects=False,
+                           timeout=timeout) as response:
             if response.is_redirect:
                 location = response.headers.get("location")
                 if not location:
@@ -495,10 +536,23 @@ def _download_once(client: httpx.Client, url: str, staged: Any, allowlist: HostA
                 raise UpstreamError(f"{url_file_name(url)} is {expected} bytes, over the {max_bytes}-byte "
                                     "download cap", hint="raise AIMUSIC_MAX_DOWNLOAD_BYTES if you expect it")
             written = 0
+            stall = stall_seconds()
+            window_start, window_bytes = time.monotonic(), 0
             with staged.open("wb") as handle:
-                for chunk in response.iter_raw(CHUNK_BYTES):
+                for chunk in response.iter_raw():  # as the bytes arrive: a trickle is seen, not buffered
                     if guard.cancelled():
                         raise Interrupted("cancelled")
+                    now = time.monotonic()
+                    remaining = guard.remaining()
+                    if remaining is not None and remaining <= 0:
+                        raise _timed_out(url, provider)
+                    window_bytes += len(chunk)
+                    if now - window_start >= stall:
+                        if window_bytes < STALL_MIN_BYTES:
+                            raise RetryableError(
+                                f"download of {url_file_name(url)} from {provider} stalled: {window_bytes} "
+                                f"bytes in {now - window_start:.0f} s", hint="retry later")
+                        window_start, window_bytes = now, 0
                     written += len(chunk)
                     if written > max_bytes:
                         raise UpstreamError(f"{url_file_name(url)} grew past the {max_bytes}-byte download "
@@ -533,6 +587,8 @@ def sniff_audio_ext(path: str, name: str = "", content_type: str = "") -> str | 
         return "ogg"
     if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0):
         return "mp3"
+    if head.lstrip()[:1] in (b"<", b"{", b"["):  # an HTML page or a JSON error, whatever its name says
+        return None
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext in AUDIO_EXTS:
         return ext

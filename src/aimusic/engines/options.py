@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class EngineOptions(BaseModel):
     """Base of every engine's options: unknown options are errors, values are validated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, allow_inf_nan=False)
 
 
 class NoOptions(EngineOptions):

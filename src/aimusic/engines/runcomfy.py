@@ -24,7 +24,8 @@ from aimusic.config import require_key
 from pydantic import Field
 
 from aimusic.engines.base import Credential, Engine, EngineResult, Lane, RunContext, Take
-from aimusic.engines.http import (AUDIO_EXTS, CallGuard, HostAllowlist, HttpCall, RetryPolicy,
+from aimusic.engines.http import (AUDIO_EXTS, MAX_UNKNOWN_STATUS_POLLS, CallGuard, HostAllowlist, HttpCall,
+                                  RetryPolicy, json_of,
                                   check_body_error, detail_text, download, max_download_bytes, send,
                                   sniff_audio_ext, ssl_context)
 from aimusic.engines.options import EngineOptions, timeout_field
@@ -95,10 +96,7 @@ class RunComfyClient:
         return HttpCall("RunComfy", action, safe, KEY_HINT, RetryPolicy(attempts=attempts))
 
     def _json(self, response: httpx.Response, action: str) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            raise UpstreamError(f"RunComfy {action}: the answer is not JSON") from None
+        body = json_of(response, "RunComfy", action)
         if not isinstance(body, dict):
             raise UpstreamError(f"RunComfy {action}: unexpected answer {str(body)[:100]}")
         check_body_error(body, provider="RunComfy", action=action, key_hint=KEY_HINT)
@@ -334,12 +332,18 @@ class RunComfyEngine(Engine):
         started = time.monotonic()
         interval = poll_interval(self.options_of(ctx))
         status = ""
-        polls = 0
+        polls = unknown_polls = 0
         unknown_seen: set[str] = set()
         while True:
             info = client.status(request_id)
             polls += 1
-            status = str(info.get("status", "")).lower()
+            raw_status = info.get("status", "")
+            status = raw_status.lower() if isinstance(raw_status, str) else ""
+            unknown_polls = 0 if status in PENDING or status in DONE else unknown_polls + 1
+            if unknown_polls >= MAX_UNKNOWN_STATUS_POLLS:  # a broken service: waiting longer will not help
+                raise UpstreamError(f"runcomfy request {request_id}: {unknown_polls} status answers in a row "
+                                    f"named no known state (last {str(raw_status)[:60]!r})",
+                                    hint=f"`aimusic resume {request_id}` picks it up later")
             if status in DONE:
                 break
             if status in FAILED:

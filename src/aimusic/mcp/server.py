@@ -113,6 +113,26 @@ class _Job:
         return self._result
 
 
+UNKNOWN_ARGUMENTS = "__aimusic_unknown__"
+
+
+def _keep_unknown(arg_model: type[BaseModel]) -> type[BaseModel]:
+    """The SDK's argument model, changed to keep the arguments no field names (it drops them) and
+    hand them to the tool under UNKNOWN_ARGUMENTS, so our validation reports them as errors."""
+    from pydantic import ConfigDict
+
+    class KeepUnknown(arg_model):  # type: ignore[valid-type, misc]
+        model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True)
+
+        def model_dump_one_level(self) -> dict[str, Any]:
+            values = super().model_dump_one_level()
+            if self.model_extra:
+                values[UNKNOWN_ARGUMENTS] = dict(self.model_extra)
+            return values
+
+    return KeepUnknown
+
+
 def _tool(app: MCPServer, name: str, request_model: type[BaseModel], description: str,
           handler: Callable[[Any, Context], Awaitable[Any]]) -> None:
     """Register `handler` as tool `name` whose arguments are `request_model`'s fields.
@@ -124,7 +144,10 @@ def _tool(app: MCPServer, name: str, request_model: type[BaseModel], description
 
     async def tool_fn(ctx: Context, **arguments: Any) -> CallToolResult:
         try:
-            request = validate(request_model, {k: v for k, v in arguments.items() if v is not None})
+            unknown = arguments.pop(UNKNOWN_ARGUMENTS, None) or {}
+            # unknown arguments go to validation too: `extra="forbid"` names each one (never ignored)
+            request = validate(request_model, {**{k: v for k, v in arguments.items() if v is not None},
+                                               **unknown})
             return _ok_result(await handler(request, ctx))
         except AimusicError as exc:
             return _error_result(exc)
@@ -148,6 +171,7 @@ def _tool(app: MCPServer, name: str, request_model: type[BaseModel], description
     tool_fn.__name__ = name
     app.add_tool(tool_fn, name=name, description=description, structured_output=False)
     registered = app._tool_manager.get_tool(name)
+    registered.fn_metadata.arg_model = _keep_unknown(registered.fn_metadata.arg_model)
     schema = request_model.model_json_schema()
     schema.pop("title", None)
     registered.parameters = schema
@@ -163,10 +187,12 @@ def build_server(config: ServerConfig) -> MCPServer:
     async def threaded(ctx: Context, work: Callable[..., Any]) -> Any:
         return await _Job(work).run(ctx)
 
+    # every tool works in a thread of its own: one slow call (a plan reading a long file, a
+    # listing probing providers) never blocks the event loop, so other calls are answered meanwhile
     async def plan_tool(req: PlanRequest, ctx: Context) -> Any:
         audio = config.audio_path(req.audio) if req.audio else None
-        return api.plan(req.request, audio=audio, lyrics=req.lyrics, provider=req.provider,
-                        budget_usd=req.budget_usd)
+        return await threaded(ctx, lambda progress, cancel: api.plan(
+            req.request, audio=audio, lyrics=req.lyrics, provider=req.provider, budget_usd=req.budget_usd))
 
     async def generate_tool(req: GenerateRequest, ctx: Context) -> Any:
         overrides = req.model_dump(exclude={"request", "provider"}, exclude_none=True)
@@ -202,7 +228,8 @@ def build_server(config: ServerConfig) -> MCPServer:
             req.model, model_input, config.output_dir, progress=progress, cancel_event=cancel).to_dict())
 
     async def models_tool(req: BaseModel, ctx: Context) -> Any:
-        return {"models": [api.describe_model(m) for m in api.models()]}
+        return await threaded(ctx, lambda progress, cancel: {
+            "models": [api.describe_model(m) for m in api.models()]})
 
     async def analyze_tool(req: AnalyzeRequest, ctx: Context) -> Any:
         path = config.audio_path(req.audio)

@@ -17,7 +17,7 @@ import numpy as np
 
 from aimusic.audio.io import format_for, write_audio
 from aimusic.config import redact
-from aimusic.errors import InputError
+from aimusic.errors import CannotWriteError, InputError
 from aimusic.output.naming import safe_name
 from aimusic.output.staging import StagedFile, sweep_stale_parts
 from aimusic.output.tags import embed_tags
@@ -51,11 +51,14 @@ class OutputSink:
         except (FileExistsError, NotADirectoryError):
             raise InputError(f"output dir {self.output_dir} exists and is not a directory",
                              field="output_dir") from None
-        except PermissionError:
-            raise InputError(f"cannot create output dir {self.output_dir}: permission denied",
-                             field="output_dir") from None
+        except OSError as exc:
+            from aimusic.errors import os_error
+
+            raise (os_error(exc, f"output dir {self.output_dir}")
+                   or CannotWriteError(f"cannot create output dir {self.output_dir}: {exc.strerror}",
+                                       field="output_dir")) from None
         if not os.access(self.output_dir, os.W_OK):
-            raise InputError(f"output dir {self.output_dir} is not writable", field="output_dir")
+            raise CannotWriteError(f"output dir {self.output_dir} is not writable", field="output_dir")
         sweep_stale_parts(self.output_dir)
         self._staged: list[StagedFile] = []
         self._created: list[Path] = []
@@ -111,17 +114,19 @@ class OutputSink:
                 continue
             linked: list[Path] = []
             try:
-                pending.audio.link(names["audio"])
-                linked.append(names["audio"])
-                for suffix, staged in pending.extras.items():
-                    staged.link(names[suffix])
-                    linked.append(names[suffix])
+                # the sidecar gets its name first and the audio last: the audio is never visible
+                # without its sidecar (a kill in the microseconds between leaves only the sidecar)
                 sidecar = dict(pending.sidecar)
                 sidecar["file"] = names["audio"].name
                 if pending.extras:
                     sidecar["extra_files"] = {s: names[s].name for s in pending.extras}
                 self.stage_json(sidecar).link(names["sidecar"])
                 linked.append(names["sidecar"])
+                for suffix, staged in pending.extras.items():
+                    staged.link(names[suffix])
+                    linked.append(names[suffix])
+                pending.audio.link(names["audio"])
+                linked.append(names["audio"])
             except FileExistsError:
                 for path in linked:  # lost a race for this stem: give it back and try the next
                     path.unlink(missing_ok=True)

@@ -257,10 +257,26 @@ def lrc_bytes(model: ModelEntry, request_dict: dict[str, Any], take: Any, second
     return text.encode("utf-8")
 
 
+def _engine_audio_info(path: Any, ext: str, take: Any) -> dict[str, Any]:
+    """The header of a file an engine handed over; a file that is not the audio it claims (an
+    HTML error page served as "song.wav") is the provider's failure (69), not a crash."""
+    if ext not in ("wav", "flac", "ogg", "mp3"):
+        return {}
+    from aimusic.audio.io import audio_info
+
+    try:
+        return audio_info(path)
+    except (RuntimeError, ValueError, EOFError) as exc:  # soundfile's LibsndfileError is a RuntimeError
+        from aimusic.errors import UpstreamError
+
+        source = take.metadata.get("remote_file") or "the engine's output"
+        raise UpstreamError(f"{source} is not readable {ext} audio ({exc.__class__.__name__})") from None
+
+
 def pending_outputs(model: ModelEntry, provider: str, request_dict: dict[str, Any], outcome: Any, sink: Any,
                     settings: RunSettings, engine_versions: dict[str, str]) -> list[Any]:
     """Finish and encode every take, and build its sidecar: the files waiting for names."""
-    from aimusic.audio.io import audio_info, format_for
+    from aimusic.audio.io import format_for
     from aimusic.catalog.pricing import estimate_cost
     from aimusic.output import PendingOutput
     from aimusic.output.naming import stem_for
@@ -283,7 +299,7 @@ def pending_outputs(model: ModelEntry, provider: str, request_dict: dict[str, An
 
                 samples, finish_report = apply_preset(samples, rate, finish)
             staged = sink.stage_audio(samples, rate, ext, subtype=take.metadata.get("subtype"))
-        info = audio_info(staged.path) if ext in ("wav", "flac", "ogg", "mp3") else {}
+        info = _engine_audio_info(staged.path, ext, take)
         extras = {suffix: sink.stage_bytes(value, "." + suffix) if isinstance(value, bytes) else value
                   for suffix, value in take.extra_files.items()}
         if settings.lrc:

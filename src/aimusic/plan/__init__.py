@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from aimusic.errors import InputError
+from aimusic.plan.bounds import check_length, check_request
 from aimusic.plan.decisions import (OVERRIDE_KEYS, check_budget, clean_overrides, decide_languages,
                                     decide_length, decide_model, decide_tags, decide_task, decide_vocals,
                                     forced_model_of, intent_summary)
@@ -43,6 +44,7 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
     if not request:
         raise InputError("the request is empty", field="request",
                          hint='describe the music, e.g. aimusic plan "chill lofi, 80 BPM, 30 seconds"')
+    check_request(request, lyrics, budget_usd)
     check_provider(provider)
     if budget_usd is not None and budget_usd < 0:
         raise InputError("the budget must be 0 or more", field="budget")
@@ -66,6 +68,7 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
     model, chosen = decide_model(intent, task, langs, seconds, forced_model, provider, budget_usd, reasons)
     tags = decide_tags(intent, task, model, lyrics, instrumental, vocals_unknown, over, warnings)
     count = intent.count[0] if intent.count and task == "generate" else 1
+    check_length(seconds, count)
     if count > 1:
         reasons.append(f"batch of {count} ('{intent.count[1]}'): varied tag combos, one take each")
 

@@ -6,6 +6,11 @@ context + new material stays within the model's limit; the runner joins the resu
 
 from __future__ import annotations
 
+import math
+
+from aimusic.errors import InputError
+from aimusic.schemas.limits import MAX_CHAIN_STEPS
+
 MIN_CONTEXT_SECONDS = 30.0   # less context than this and the continuation loses the groove
 
 
@@ -36,6 +41,11 @@ def chain_extension(source_seconds: float, before: float, after: float, max_tota
     budget = max_total - min(MIN_CONTEXT_SECONDS, max_total / 2.0)
     if budget <= 0:
         raise ValueError(f"a model limit of {max_total} s leaves no room to extend")
+    needed = math.ceil(remaining_before / budget - 1e-9) + math.ceil(remaining_after / budget - 1e-9)
+    if not math.isfinite(remaining_before + remaining_after) or needed + len(calls) > MAX_CHAIN_STEPS:
+        raise InputError(f"extending by {before + after:g} s would take more than {MAX_CHAIN_STEPS} chained "
+                         f"calls of at most {max_total:g} s", field="duration",
+                         hint="ask for a shorter extension")
     for side in ("before", "after"):
         remaining = remaining_before if side == "before" else remaining_after
         while remaining > 1e-9:

@@ -9,8 +9,13 @@ from aimusic.errors import InputError, InputFileError
 
 def audio_seconds(audio: str) -> float | None:
     """Length of a local source file from its header (no decoding); None for URLs. 66/65 on errors."""
-    from aimusic.schemas import is_url
+    from aimusic.schemas import audio_reference, is_url
+    from aimusic.schemas.limits import check_regular_file
 
+    try:
+        audio_reference(audio)  # the one rule for every front door: a path, or an https URL
+    except ValueError as exc:
+        raise InputError(f"audio {audio!r}: {exc}", field="audio") from None
     if is_url(audio):
         return None
     path = Path(audio).expanduser()
@@ -18,6 +23,7 @@ def audio_seconds(audio: str) -> float | None:
         raise InputFileError(f"audio file not found: {path}", field="audio")
     if path.is_dir():
         raise InputFileError(f"{path} is a directory, not an audio file", field="audio")
+    check_regular_file(path, "audio", "audio file")
     if path.suffix.lower() == ".wav":
         # The stdlib reads a PCM WAV header without importing numpy/soundfile (~80 ms): plans stay fast.
         import wave

@@ -8,11 +8,10 @@ field is an error, and the JSON schema comes from the class.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from aimusic.errors import InputError
@@ -33,6 +32,33 @@ class ModelInput(BaseModel):
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """JSON `true` is not the number 1: a boolean reaches only fields that take one."""
+        if isinstance(value, bool) and info.field_name and not _takes_bool(cls, info.field_name):
+            raise ValueError(f"must not be {str(value).lower()} (a boolean is not a value of this field)")
+        return value
+
+
+def _takes_bool(cls: type[BaseModel], name: str) -> bool:
+    import typing
+
+    info = cls.model_fields.get(name)
+    if info is None:
+        return True
+    pending = [info.annotation]
+    while pending:
+        annotation = pending.pop()
+        if annotation is bool or annotation is Any or annotation is object:
+            return True
+        if typing.get_origin(annotation) is typing.Literal:
+            if any(isinstance(a, bool) for a in typing.get_args(annotation)):
+                return True
+            continue
+        pending.extend(a for a in typing.get_args(annotation) if not isinstance(a, (str, int, float)))
+    return False
 
 
 def audio_reference(value: Any) -> str:
@@ -241,7 +267,7 @@ def field_range(model_cls: type[BaseModel], name: str) -> tuple[Any, Any] | None
 def validation_details(error: ValidationError, model_cls: type[BaseModel] | None = None) -> list[dict[str, Any]]:
     details = []
     for item in error.errors(include_url=False):
-        message = item["msg"]
+        message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown field"
             if model_cls is not None:
@@ -262,35 +288,27 @@ def validation_details(error: ValidationError, model_cls: type[BaseModel] | None
     return details
 
 
-def read_text_file(path: str | Path, field: str, what: str = "file") -> str:
+def read_text_file(path: str | Path, field: str, what: str = "file", limit: int | None = None) -> str:
     """A UTF-8 text file a user pointed at (lyrics, input JSON, batch file); InputFileError (66)
-    naming `field` when it is missing, a directory or unreadable, InputError (65) if not UTF-8."""
-    from aimusic.errors import InputFileError
+    naming `field` when it is missing, a directory, not a regular file (a FIFO, a device) or
+    unreadable, InputError (65) if not UTF-8 or over `limit` bytes (default: the text-file cap)."""
+    from aimusic.schemas.limits import MAX_TEXT_FILE_BYTES, read_bounded
 
-    path = Path(path).expanduser()
+    data = read_bounded(path, field, what, MAX_TEXT_FILE_BYTES if limit is None else limit)
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"{what} not found: {path}", field=field) from None
-    except IsADirectoryError:
-        raise InputFileError(f"{what} {path} is a directory", field=field) from None
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError(f"{what} {path} is not UTF-8 text", field=field) from None
-    except OSError as exc:
-        raise InputFileError(f"cannot read {what} {path}: {exc.strerror or exc.__class__.__name__}",
-                             field=field) from None
+        raise InputError(f"{what} {Path(path).expanduser()} is not UTF-8 text", field=field) from None
 
 
 def parse_input_json(text: str) -> dict[str, Any]:
-    """Parse `--input` text (JSON, or @file.json) into a dict; InputError/InputFileError otherwise."""
+    """Parse `--input` text (JSON, or @file.json) into a dict; InputError/InputFileError otherwise.
+    Sizes are bounded (`aimusic.schemas.limits`): the file, each number's digits, the nesting."""
+    from aimusic.schemas.limits import MAX_INPUT_FILE_BYTES, load_json
+
     if text.startswith("@"):
-        text = read_text_file(text[1:], "input", "input file")
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise InputError(f"input is not valid JSON{where}", field="input",
-                         hint="pass a JSON object, e.g. '{\"tags\": \"lofi\"}'") from None
+        text = read_text_file(text[1:], "input", "input file", limit=MAX_INPUT_FILE_BYTES)
+    data = load_json(text, "input")
     if not isinstance(data, dict):
         raise InputError(f"input must be a JSON object, not {type(data).__name__}", field="input")
     return data
