@@ -247,3 +247,25 @@ def test_fuzz_the_api_against_its_own_schema(tmp_path):
         server.should_exit = True
         thread.join(timeout=30)
     assert {"POST /api/jobs", "POST /api/plan", "GET /api/library", "PUT /api/uploads/{filename}"} <= seen
+
+
+def test_stems_and_layer_actions_run_through_the_planner(tmp_path):
+    """The page's Stems / Add drums actions: each descriptor's words route to separate / layer
+    on the sketch engine, and the new takes name the take they were made from."""
+    from aimusic.studio.actions import ACTIONS
+
+    by_id = {a.get("id", a["task"]): a for a in ACTIONS}
+    with _client(tmp_path) as client:
+        take = _wait(client, client.post("/api/jobs", json=GENERATE).json()["id"], timeout=240)["result"]["takes"][0]
+        offered = {a.get("id", a["task"]) for a in client.get(f"{take['url']}/actions").json()["actions"]}
+        assert {"stems", "instrumental", "add-drums", "add-strings"} <= offered
+        for action, task in (("stems", "separate"), ("add-drums", "layer")):
+            words = by_id[action]["words"].replace("{style}", "")
+            job = client.post("/api/jobs", json={"kind": "edit", "request": {
+                "audio": take["path"], "request": words, "provider": "sketch"}}).json()
+            done = _wait(client, job["id"], timeout=240)
+            assert done["status"] == "succeeded", (action, done["error"]["message"])
+            made = done["result"]["takes"][0]
+            assert made["task"] == task and made["parent_id"] == take["id"]
+        stems = sorted(p.name for p in (tmp_path / "out").iterdir() if ".drums." in p.name or ".bass." in p.name)
+        assert stems, "separate wrote no stem files"

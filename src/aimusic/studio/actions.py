@@ -3,8 +3,8 @@ for that task. A descriptor says which job kind runs it, whether it needs a sele
 its parameters (shown as inputs; `field` ones are sent as request fields, the others fill the
 `words`) and the plain words the planner reads ({start}, {end}, {before}, {after}, {style}).
 
-Adding an action (e.g. `separate`, `layer`) is one descriptor here and, for a new job kind,
-one entry in `app.JOB_KINDS`; the page renders descriptors generically.
+Adding an action is one descriptor here and, for a new job kind, one entry in `app.JOB_KINDS`;
+the page renders descriptors generically (`id` names a descriptor when several share a task).
 """
 
 from __future__ import annotations
@@ -25,6 +25,20 @@ ACTIONS: tuple[dict[str, Any], ...] = (
      "words": "remix it{style}",
      "params": [{"name": "strength", "label": "strength", "min": 0, "max": 1, "step": 0.05, "default": 0.5,
                  "field": True}]},
+    # stems and parts (issue 19): the planner routes the words to `separate` / `layer`; several
+    # descriptors may share a task, so each has its own `id` (the page's element ids)
+    {"task": "separate", "id": "stems", "kind": "edit", "label": "Stems", "region": False,
+     "help": "Split the take into its parts: one file per stem beside it",
+     "words": "give me the stems", "params": []},
+    {"task": "separate", "id": "instrumental", "kind": "edit", "label": "Instrumental", "region": False,
+     "help": "The take without its vocals (and the vocals alone)",
+     "words": "an instrumental version of my song", "params": []},
+    {"task": "layer", "id": "add-drums", "kind": "edit", "label": "Add drums", "region": False,
+     "help": "Compose a drum part on the take's tempo and bar grid and mix it in (and the part alone)",
+     "words": "add drums to this{style}", "params": []},
+    {"task": "layer", "id": "add-strings", "kind": "edit", "label": "Add strings", "region": False,
+     "help": "Compose a string part in the take's key and mix it in (and the part alone)",
+     "words": "add strings to this{style}", "params": []},
 )
 
 

@@ -422,13 +422,13 @@ async function loadActions(take) {
   const boxes = state.actions.map((action) => {
     const inputs = action.params.map((p) => {
       const input = el("input", { type: p.name === "strength" ? "range" : "number", min: p.min, max: p.max,
-        step: p.step, value: p.default, id: `act-${action.task}-${p.name}` });
+        step: p.step, value: p.default, id: `act-${action.id || action.task}-${p.name}` });
       const shown = el("span", { textContent: p.name === "strength" ? String(p.default) : "" });
       input.addEventListener("input", () => { if (input.type === "range") shown.textContent = input.value; });
       return el("label", {}, `${p.label} `, input, shown);
     });
     const button = el("button", { type: "button", className: "runs", textContent: action.label, title: action.help,
-      id: `act-${action.task}` });
+      id: `act-${action.id || action.task}` });
     button.addEventListener("click", () => runAction(action));
     return el("div", { className: "action" }, ...inputs, button);
   });
@@ -438,7 +438,7 @@ async function loadActions(take) {
 async function runAction(action) {
   const take = state.current;
   const values = {};
-  for (const p of action.params) values[p.name] = Number($(`act-${action.task}-${p.name}`).value);
+  for (const p of action.params) values[p.name] = Number($(`act-${action.id || action.task}-${p.name}`).value);
   if (action.region) {
     if (!state.region) { say("select a region on the waveform first (drag across it)"); return; }
     values.start = +state.region[0].toFixed(2);

@@ -198,7 +198,8 @@ def linked_stems(buses: list[Any], stem_of: Any, sample_rate: int, frames: int, 
         rest = sum(v for k, v in pre.items() if k != vocal_stem)
         pre[vocal_stem] *= np.float32(_vocal_gain(pre[vocal_stem], rest, sample_rate))
     total = sum(pre.values())
-    mixed = master(total)
+    # the same master as a plain render: its true-peak stage depends on the rate and on looping
+    mixed = master(total, sample_rate=sample_rate, periodic=bool(mix_options.get("loop")))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(total != 0, mixed.astype(np.float64) / total, 0.0)
     stems = {name: (part * ratio).astype(np.float32) for name, part in pre.items()}
