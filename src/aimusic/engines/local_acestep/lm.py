@@ -234,12 +234,14 @@ class Vocabulary:
             if found and int(found.group(1)) <= MAX_AUDIO_CODE:
                 self.codes.append(idx)
         self.codes.sort()
-        special = set(tokenizer.all_special_ids) | set(self.codes)
-        special |= {i for t, i in tokenizer.get_added_vocab().items()}
+        self.added = set(tokenizer.all_special_ids) | set(tokenizer.get_added_vocab().values())
+        special = self.added | set(self.codes)
         ids = [i for i in range(self.size) if i not in special]
         texts = tokenizer.batch_decode([[i] for i in ids])
         self.text = dict(zip(ids, texts))  # plain tokens only: what free and choice fields may use
-        self.banned_free = [i for i, t in self.text.items() if "`" in t]  # upstream blocks code fences
+        # free text (caption, lyrics): no audio codes, no code fences (upstream), no chat/think tags
+        self.banned_free_all = sorted(set(self.codes) | {i for i, t in self.text.items() if "`" in t}
+                                      | (self.added - {self.eos}))
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
@@ -345,7 +347,7 @@ class Grammar:
         step = self._step
         v = self.v
         if step is None:  # free after the plan (sample phase without sections): lyrics to EOS
-            return None, v.codes
+            return None, v.banned_free_all
         kind, arg = step
         if kind == "force":
             return [arg[0]], []
@@ -360,7 +362,7 @@ class Grammar:
             options, prefixes, candidates = arg
             ok = [i for i, t in candidates.items() if self._acc + t in prefixes]
             return ok, []
-        banned = v.codes + v.banned_free + [i for i in v.tokenizer.all_special_ids if i != v.eos]
+        banned = v.banned_free_all
         if kind in ("free_line", "free_section"):
             if self._count >= arg:  # too long: end the line / section
                 return [v.encode("\n")[-1]], []
@@ -410,12 +412,20 @@ _LOCK = threading.Lock()
 
 class LanguageModel:
     def __init__(self, path: Path, device: str, dtype: Any) -> None:
+        import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        transformers.utils.logging.set_verbosity_error()  # our own bar shows the LM's tokens
+        transformers.utils.logging.disable_progress_bar()
         self.path = Path(path)
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         self.model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype, local_files_only=True)
         self.model.to(device).eval()
+        import inspect
+
+        # transformers 5.2x renamed the KV-cache argument (past_key_values -> cache)
+        params = inspect.signature(self.model.forward).parameters
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
         self.device = device
         self.vocab = Vocabulary(self.tokenizer)
         self.name = self.path.name
@@ -447,8 +457,9 @@ class LanguageModel:
                     break
                 if cancel is not None and cancel.is_set():
                     raise Interrupted("cancelled; no file was written")
-                result = self.model(input_ids=step_ids, attention_mask=mask, past_key_values=past, use_cache=True)
-                past = result.past_key_values
+                result = self.model(input_ids=step_ids, attention_mask=mask, use_cache=True,
+                                    logits_to_keep=1, **{self._cache_arg: past})
+                past = getattr(result, "cache", None) or result.past_key_values
                 logits = result.logits[:, -1, :].float()
                 if cfg:
                     logits = logits[1:2] + sampling.cfg_scale * (logits[0:1] - logits[1:2])

@@ -131,10 +131,14 @@ def apply(pipe: Any, loras: list[ResolvedLora]) -> None:
     """Load, weight and fuse `loras` into the pipeline's DiT (diffusers' own LoRA path)."""
     if not loras:
         return
+    import warnings
+
     names = []
     for r in loras:
         try:
-            pipe.load_lora_weights(str(r.file.parent), weight_name=r.file.name, adapter_name=r.adapter)
+            with warnings.catch_warnings():  # peft's "multiple adapters" note: several is what was asked
+                warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+                pipe.load_lora_weights(str(r.file.parent), weight_name=r.file.name, adapter_name=r.adapter)
         except (ValueError, KeyError, RuntimeError, OSError) as exc:
             raise InputError(f"--lora {r.spec.source}: not a LoRA for this ACE-Step DiT "
                              f"({exc.__class__.__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})",
