@@ -225,6 +225,7 @@ class Vocabulary:
 
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
+        self._tensors: dict[str, Any] = {}
         self.size = len(tokenizer)
         self.eos = tokenizer.eos_token_id
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos
@@ -242,6 +243,17 @@ class Vocabulary:
         # free text (caption, lyrics): no audio codes, no code fences (upstream), no chat/think tags
         self.banned_free_all = sorted(set(self.codes) | {i for i, t in self.text.items() if "`" in t}
                                       | (self.added - {self.eos}))
+
+    def tensor(self, name: str) -> Any:
+        """Index tensors the grammar hands out every step (built once: tens of thousands of ids)."""
+        cached = self._tensors.get(name)
+        if cached is None:
+            import torch
+
+            ids = {"codes": self.codes, "codes+eos": self.codes + [self.eos], "free": self.banned_free_all,
+                   "free+eos": self.banned_free_all + [self.eos]}[name]
+            cached = self._tensors[name] = torch.tensor(ids, dtype=torch.long)
+        return cached
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
@@ -347,27 +359,23 @@ class Grammar:
         step = self._step
         v = self.v
         if step is None:  # free after the plan (sample phase without sections): lyrics to EOS
-            return None, v.banned_free_all
+            return None, v.tensor("free")
         kind, arg = step
         if kind == "force":
             return [arg[0]], []
         if kind == "codes":
             if self.target_codes is not None and self.codes_done >= self.target_codes:
                 return [v.eos], []
-            allowed = list(v.codes)
-            if self.target_codes is None:
-                allowed.append(v.eos)
-            return allowed, []
+            return v.tensor("codes" if self.target_codes is not None else "codes+eos"), []
         if kind == "choice":
             options, prefixes, candidates = arg
             ok = [i for i, t in candidates.items() if self._acc + t in prefixes]
             return ok, []
-        banned = v.banned_free_all
         if kind in ("free_line", "free_section"):
             if self._count >= arg:  # too long: end the line / section
                 return [v.encode("\n")[-1]], []
-            banned = banned + [v.eos]
-        return None, banned
+            return None, v.tensor("free+eos")
+        return None, v.tensor("free")
 
     def advance(self, token: int) -> None:
         step = self._step
@@ -411,6 +419,19 @@ _LOCK = threading.Lock()
 
 
 class LanguageModel:
+    @classmethod
+    def from_parts(cls, model: Any, tokenizer: Any, device: str, name: str = "lm") -> "LanguageModel":
+        """An LM built in memory (bench/acestep.py times true-size random weights this way)."""
+        import inspect
+
+        self = cls.__new__(cls)
+        self.path, self.name, self.tokenizer, self.device = Path(name), name, tokenizer, device
+        self.model = model.to(device).eval()
+        params = inspect.signature(self.model.forward).parameters
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        self.vocab = Vocabulary(tokenizer)
+        return self
+
     def __init__(self, path: Path, device: str, dtype: Any) -> None:
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -477,26 +498,32 @@ class LanguageModel:
 
     @staticmethod
     def _pick(logits: Any, grammar: Grammar, s: Sampling, generator: Any, previous: list[int]) -> int:
+        """One token: the grammar's mask, repetition penalty, top-k, top-p (before temperature, as
+        upstream), temperature, multinomial. With a whitelist, the filters run on the allowed
+        logits only: every other token is -inf, so the distribution is the same, and sorting
+        64 000 codes instead of the whole vocabulary is what keeps this step cheap."""
         import torch
 
         only, banned = grammar.allowed()
+        index = None
         if only is not None:
             if len(only) == 1:
                 return int(only[0])
-            keep = torch.full_like(logits, float("-inf"))
-            index = torch.tensor(only, dtype=torch.long)
-            keep[0, index] = logits[0, index]
-            logits = keep
-        if banned:
-            logits[0, torch.tensor(banned, dtype=torch.long)] = float("-inf")
+            index = only if torch.is_tensor(only) else torch.tensor(only, dtype=torch.long)
+            index = index.to(logits.device)
+            logits = logits[:, index]
+        elif len(banned):
+            logits[0, banned.to(logits.device) if torch.is_tensor(banned) else torch.tensor(banned)] = float("-inf")
         if s.repetition_penalty != 1.0 and previous:
-            prev = torch.tensor(sorted(set(previous)), dtype=torch.long)
+            prev = torch.tensor(sorted(set(previous)), dtype=torch.long, device=logits.device)
+            if index is not None:  # previous ids -> positions in the whitelist
+                prev = torch.nonzero(torch.isin(index, prev)).flatten()
             vals = logits[0, prev]
             logits[0, prev] = torch.where(vals < 0, vals * s.repetition_penalty, vals / s.repetition_penalty)
         if s.top_k and s.top_k > 0:
             kth = torch.topk(logits, min(s.top_k, logits.shape[-1]))[0][..., -1, None]
             logits = logits.masked_fill(logits < kth, float("-inf"))
-        if s.top_p is not None and 0.0 < s.top_p < 1.0:  # on the raw logits, before temperature (upstream)
+        if s.top_p is not None and 0.0 < s.top_p < 1.0:
             ordered, order = torch.sort(logits, descending=True)
             cumulative = torch.cumsum(torch.softmax(ordered, dim=-1), dim=-1)
             drop = cumulative > s.top_p
@@ -504,9 +531,11 @@ class LanguageModel:
             drop[..., 0] = False
             logits = logits.masked_fill(drop.scatter(1, order, drop), float("-inf"))
         if s.temperature <= 0:
-            return int(torch.argmax(logits, dim=-1))
-        probs = torch.softmax(logits / s.temperature, dim=-1).cpu()
-        return int(torch.multinomial(probs, 1, generator=generator))
+            pick = int(torch.argmax(logits, dim=-1))
+        else:
+            probs = torch.softmax(logits / s.temperature, dim=-1).cpu()
+            pick = int(torch.multinomial(probs, 1, generator=generator))
+        return int(index[pick]) if index is not None else pick
 
     # -- upstream's two flows --------------------------------------------------------------------
     def think(self, caption: str, lyrics: str, duration: float, seeds: list[int], *,
