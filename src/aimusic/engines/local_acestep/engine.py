@@ -89,10 +89,8 @@ class LocalAceStepEngine(Engine):
         return package_versions(("torch", "diffusers", "transformers"))
 
     def run(self, model: Any, request: Any, ctx: RunContext, sink: Any) -> EngineResult:
-        from aimusic.engines.local_acestep import runtime
+        from aimusic.engines.local_acestep import lm, lora, runtime
         from aimusic.engines.local_acestep.tasks import PipelineJob, call_settings, read_sources, variation_count
-
-        from aimusic.engines.local_acestep import lm, lora
 
         options = self.options_of(ctx)
         variations = variation_count(options.variations if options.variations is not None else 1)
