@@ -10,7 +10,9 @@ On a machine without a GPU pass --small: same code path, fewer layers and narrow
 
 Prints seconds per song, real-time factor (audio seconds per wall second), our/direct ratio, peak
 memory, model FLOPs per song (torch.utils.flop_counter on the real configs) and, on CUDA, the
-achieved fraction of the GPU's peak bf16 rate.
+achieved fraction of the GPU's peak bf16 rate. Then the 5 Hz LM ("thinking", upstream's 1.7B
+config, random weights, the real 217 k-token vocabulary with its 64 000 audio codes): tokens per
+second and its share of a song's time next to the DiT and the VAE decode (--no-lm skips it).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ REAL = {
     "cond": dict(hidden_size=2048, intermediate_size=6144, text_hidden_dim=1024, timbre_hidden_dim=64,
                  num_lyric_encoder_hidden_layers=8, num_timbre_encoder_hidden_layers=4, num_attention_heads=16,
                  num_key_value_heads=8, head_dim=128, sliding_window=128),
+    # acestep-5Hz-lm-1.7B: a Qwen3-1.7B with 64 000 audio-code tokens added to its vocabulary
+    "lm": dict(hidden_size=2048, intermediate_size=6144, num_hidden_layers=28, num_attention_heads=16,
+               num_key_value_heads=8, head_dim=128, max_position_embeddings=40960, tie_word_embeddings=True),
     "vae": dict(encoder_hidden_size=128, downsampling_ratios=[2, 4, 4, 6, 10], channel_multiples=[1, 2, 4, 8, 16],
                 decoder_channels=128, decoder_input_channels=64, audio_channels=2, sampling_rate=48000),
 }
@@ -51,6 +56,8 @@ def configs(small: bool) -> dict:
     cfg["text"]["num_hidden_layers"] = 2
     cfg["cond"].update(num_lyric_encoder_hidden_layers=2, num_timbre_encoder_hidden_layers=1)
     cfg["vae"].update(encoder_hidden_size=16, decoder_channels=16, channel_multiples=[1, 1, 2, 2, 4])
+    cfg["lm"].update(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4,
+                     num_key_value_heads=2, head_dim=64)
     return cfg
 
 
@@ -58,7 +65,8 @@ def build_pipeline(cfg: dict, device: str, dtype):
     import torch
     from diffusers import AceStepPipeline, AutoencoderOobleck, FlowMatchEulerDiscreteScheduler
     from diffusers.models.transformers.ace_step_transformer import AceStepTransformer1DModel
-    from diffusers.pipelines.ace_step import AceStepConditionEncoder
+    from diffusers.pipelines.ace_step import (AceStepAudioTokenDetokenizer, AceStepAudioTokenizer,
+                                              AceStepConditionEncoder)
     from transformers import Qwen3Config, Qwen3Model
 
     from local_acestep_fixtures import build_tiny_pipeline
@@ -71,7 +79,13 @@ def build_pipeline(cfg: dict, device: str, dtype):
             vae=AutoencoderOobleck(**cfg["vae"]), text_encoder=Qwen3Model(Qwen3Config(**text_cfg)),
             tokenizer=tokenizer, transformer=AceStepTransformer1DModel(**cfg["dit"]),
             condition_encoder=AceStepConditionEncoder(**cfg["cond"]),
-            scheduler=FlowMatchEulerDiscreteScheduler(num_train_timesteps=1, shift=1.0))
+            scheduler=FlowMatchEulerDiscreteScheduler(num_train_timesteps=1, shift=1.0),
+            # the LM's codes go in through these (their defaults are the real sizes; 5 x 5 x 5 x 8 x 8 x 8
+            # = 64 000 codes, one per 5 latent frames)
+            audio_tokenizer=AceStepAudioTokenizer(fsq_input_levels=[8, 8, 8, 5, 5, 5],
+                                                  num_attention_pooler_hidden_layers=1 if cfg is not REAL else 2),
+            audio_token_detokenizer=AceStepAudioTokenDetokenizer(
+                num_attention_pooler_hidden_layers=1 if cfg is not REAL else 2))
     pipe.to(device=device, dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -126,6 +140,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per setting (default 3; small 1)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the DiT (both sides)")
     parser.add_argument("--vae-tiling", default="auto", choices=["auto", "on", "off"])
+    parser.add_argument("--no-lm", action="store_true", help="skip the 5 Hz LM figures")
     args = parser.parse_args()
 
     import torch
@@ -143,7 +158,8 @@ def main() -> None:
     built = time.perf_counter()
     pipe = build_pipeline(cfg, device, dtype)
     params = {name: sum(p.numel() for p in getattr(pipe, name).parameters()) / 1e6
-              for name in ("transformer", "condition_encoder", "text_encoder", "vae")}
+              for name in ("transformer", "condition_encoder", "text_encoder", "vae", "audio_tokenizer",
+                           "audio_token_detokenizer")}
     print(f"device {device} ({torch.cuda.get_device_name() if device.startswith('cuda') else 'cpu'}), "
           f"dtype {str(dtype).removeprefix('torch.')}, {'SMALL' if args.small else 'TRUE'} size, "
           f"built in {time.perf_counter() - built:.1f} s; params (M): "
@@ -154,7 +170,7 @@ def main() -> None:
     # Our engine finds this pipeline through its process cache, exactly as a second CLI call would.
     weights_dir = Path(tempfile.mkdtemp(prefix="acestep-bench-"))
     (weights_dir / "model_index.json").write_text("{}")
-    runtime._PIPELINES[(str(weights_dir.resolve()), device, str(dtype), False, False)] = pipe
+    runtime._PIPELINES[(str(weights_dir.resolve()), device, str(dtype), False, False, ())] = pipe
     out_dir = Path(tempfile.mkdtemp(prefix="acestep-bench-out-"))
     options = {"model_path": str(weights_dir), "device": device, "dtype": args.dtype, "vae_tiling": args.vae_tiling}
     options = {k: v for k, v in options.items() if v is not None}
@@ -204,12 +220,61 @@ def main() -> None:
                   f"{'n/a' if frac is None else f'{frac:.1%}':>9} {peak_memory_gb(device):>11.2f}")
         print(f"  FLOPs ({'small' if args.small else 'real'} configs, {seconds:g} s, {args.steps} steps): "
               f"DiT {flops['dit_step_tflop']:.3f} TFLOP/step, VAE decode {flops['vae_decode_tflop']:.3f} TFLOP")
+    if not args.no_lm:
+        bench_lm(cfg, pipe, device, dtype, durations, args)
     if not args.small:
         return
     real = flops_per_song(REAL, 180.0, 8)
     print(f"real configs, 180 s song, 8 steps: DiT {real['dit_step_tflop']:.2f} TFLOP/step, "
           f"VAE decode {real['vae_decode_tflop']:.2f} TFLOP, {real['song_tflop']:.1f} TFLOP/song "
           f"(= {real['song_tflop'] / 989:.3f} s at H100 peak bf16)")
+
+
+def bench_lm(cfg: dict, pipe, device: str, dtype, durations: list[float], args) -> None:
+    """LM tokens/s and the LM's share of one song (LM codes + DiT + VAE), same run, same pipeline."""
+    import torch
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    from aimusic.engines.local_acestep import lm
+    from local_acestep_fixtures import build_tiny_lm
+
+    built = time.perf_counter()
+    tokenizer = build_tiny_lm(codes=lm.MAX_AUDIO_CODE + 1)[1]  # the real code-token count
+    vocab = max(151669 + lm.MAX_AUDIO_CODE + 1, len(tokenizer))  # Qwen3's text vocabulary + the codes
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = Qwen3ForCausalLM(Qwen3Config(**cfg["lm"], vocab_size=vocab, eos_token_id=tokenizer.eos_token_id,
+                                             pad_token_id=tokenizer.pad_token_id)).to(dtype)
+    llm = lm.LanguageModel.from_parts(model, tokenizer, device, "acestep-5Hz-lm-1.7B (random)")
+    params = sum(p.numel() for p in model.parameters()) / 1e6
+    print(f"\n5 Hz LM: {params:.0f} M params ({'SMALL' if args.small else 'TRUE'} size), built in "
+          f"{time.perf_counter() - built:.1f} s; upstream sampling: CFG {lm.Sampling().cfg_scale} "
+          f"(two sequences per token), top-p {lm.Sampling().top_p}, temperature {lm.Sampling().temperature}")
+    print(f"{'song s':>7} {'LM tok':>7} {'LM tok/s':>9} {'LM s':>8} {'DiT s':>8} {'VAE s':>8} {'LM share':>9}")
+    given = {"bpm": 120, "keyscale": "C major", "timesignature": "4"}
+    for seconds in durations:
+        def timed(fn):
+            sync(device)
+            start = time.perf_counter()
+            out = fn()
+            sync(device)
+            return time.perf_counter() - start, out
+
+        call = dict(prompt="pop, upbeat", lyrics="[Instrumental]", vocal_language="unknown", audio_duration=seconds,
+                    num_inference_steps=args.steps, guidance_scale=1.0, shift=3.0)
+        llm.think("pop, upbeat", "[Instrumental]", min(seconds, 10.0), [0], given={**given, "duration": 10})  # warm-up
+        lm_s, thought = timed(lambda: llm.think("pop, upbeat", "[Instrumental]", seconds, [1],
+                                                given={**given, "duration": int(seconds)}))
+        codes = thought.codes[0]
+        latent_s, _ = timed(lambda: pipe(**call, audio_codes=codes, output_type="latent",
+                                         generator=torch.Generator("cpu").manual_seed(1)))
+        full_s, _ = timed(lambda: pipe(**call, audio_codes=codes, output_type="pt",
+                                       generator=torch.Generator("cpu").manual_seed(1)))
+        vae_s = max(0.0, full_s - latent_s)
+        total = lm_s + full_s
+        print(f"{seconds:>7g} {thought.tokens:>7} {thought.tokens / lm_s:>9.1f} {lm_s:>8.2f} {latent_s:>8.2f} "
+              f"{vae_s:>8.2f} {lm_s / total:>9.1%}")
+    print("  (DiT s = the pipeline to latents incl. text/condition encoders; VAE s = the decode on top)")
 
 
 if __name__ == "__main__":

@@ -59,3 +59,67 @@ def save_tiny_pipeline(directory: str | Path, is_turbo: bool = True) -> Path:
     directory = Path(directory)
     build_tiny_pipeline(is_turbo=is_turbo).save_pretrained(str(directory))
     return directory
+
+
+CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def build_tiny_lm(codes: int = 64, seed: int = 0):
+    """A random-weight Qwen3 causal LM with the ACE-Step LM tokenizer layout: byte-level tokens,
+    ChatML specials, <think>/</think> and one <|audio_code_N|> token per code (the tiny pipeline's
+    FSQ codebook has 4*4*4 = 64), with a ChatML chat template. Fully offline."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(seed)
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    vocab = {tok: i for i, tok in enumerate(sorted(alphabet))}
+    raw = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
+    specials += [f"<|audio_code_{i}|>" for i in range(codes)]
+    raw.add_special_tokens(specials)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    tokenizer.chat_template = CHATML
+    config = Qwen3Config(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, head_dim=8, vocab_size=len(tokenizer), max_position_embeddings=8192,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                         tie_word_embeddings=True)
+    return Qwen3ForCausalLM(config).eval(), tokenizer
+
+
+def save_tiny_lm(directory: str | Path) -> Path:
+    directory = Path(directory)
+    model, tokenizer = build_tiny_lm()
+    model.save_pretrained(str(directory))
+    tokenizer.save_pretrained(str(directory))
+    return directory
+
+
+def save_tiny_lora(path: str | Path, transformer, seed: int = 1, rank: int = 2, upstream_keys: bool = False) -> Path:
+    """A random LoRA for the tiny DiT's attention projections, in diffusers' key format or in
+    upstream ACE-Step's PEFT format (`base_model.model.layers.N.self_attn.q_proj.lora_A.weight`)."""
+    import torch
+    from safetensors.torch import save_file
+
+    gen = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for i, layer in enumerate(transformer.layers):
+        for attn in ("self_attn", "cross_attn"):
+            module = getattr(layer, attn, None)
+            if module is None:
+                continue
+            for ours, theirs in (("to_q", "q_proj"), ("to_k", "k_proj"), ("to_v", "v_proj"), ("to_out.0", "o_proj")):
+                linear = module.get_submodule(ours)
+                a = torch.randn(rank, linear.in_features, generator=gen) * 0.5
+                b = torch.randn(linear.out_features, rank, generator=gen) * 0.5
+                prefix = (f"base_model.model.layers.{i}.{attn}.{theirs}" if upstream_keys
+                          else f"transformer.layers.{i}.{attn}.{ours}")
+                tensors[f"{prefix}.lora_A.weight"] = a.contiguous()
+                tensors[f"{prefix}.lora_B.weight"] = b.contiguous()
+    path = Path(path)
+    save_file(tensors, str(path))
+    return path

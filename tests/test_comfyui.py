@@ -210,7 +210,7 @@ def test_availability_names_files_and_is_cached(cli, fake):
     lacking = rows["comfyui/ace-step-1.5-xl-turbo/text-to-audio"]["availability"][0]
     assert not lacking["usable"] and "acestep_v1.5_xl_turbo_bf16.safetensors" in lacking["reason"]
     object_info_calls = sum(1 for _, path in fake.requests if path.startswith("/object_info"))
-    assert object_info_calls == 4  # one probe for ten models: cached per process
+    assert object_info_calls == 5  # one per loader node (4 model loaders + the LoRA loader), cached per process
 
 
 def test_availability_when_the_server_is_down(cli, monkeypatch):
@@ -519,3 +519,37 @@ def test_replay_of_a_comfyui_sidecar_runs_the_same_request(cli, fake, tmp_path):
     assert again.code == 0, again.stderr
     assert len(fake.submitted) == 2 and fake.submitted[1]["prompt"] == fake.submitted[0]["prompt"]
     assert len(audio_files(tmp_path / "b")) == 1
+
+
+def test_loras_are_loader_nodes_checked_against_the_servers_list(cli, fake, tmp_path):
+    lora_file = tmp_path / "style.safetensors"
+    lora_file.write_bytes(b"not read by the graph")
+    fake.files["loras"] = ["style.safetensors", "other.safetensors"]
+    out = tmp_path / "out"
+    result = cli("run", T2A15, "--input", json.dumps(QUICK), "-o", str(out), "--json",
+                 "--lora", f"{lora_file}:0.6", "--lora", "other.safetensors")
+    assert result.code == 0, result.stderr
+    graph = fake.submitted[-1]["prompt"]
+    loaders = [n for n in graph.values() if n["class_type"] == "LoraLoaderModelOnly"]
+    assert [(n["inputs"]["lora_name"], n["inputs"]["strength_model"]) for n in loaders] == \
+        [("style.safetensors", 0.6), ("other.safetensors", 1.0)]
+    # chained: model loader -> LoRA -> LoRA -> model sampling
+    shift = only(graph, "ModelSamplingAuraFlow")
+    second = graph[shift["model"][0]]
+    assert second["inputs"]["lora_name"] == "other.safetensors"
+    assert graph[second["inputs"]["model"][0]]["inputs"]["lora_name"] == "style.safetensors"
+    sidecar = json.loads(audio_files(out)[0].with_suffix(".json").read_text())
+    import hashlib
+
+    assert sidecar["metadata"]["loras"] == [
+        {"lora": "style.safetensors", "scale": 0.6, "sha256": hashlib.sha256(lora_file.read_bytes()).hexdigest()},
+        {"lora": "other.safetensors", "scale": 1.0, "sha256": None}]
+    count = len(fake.submitted)
+    missing = cli("run", T2A15, "--input", json.dumps(QUICK), "-o", str(tmp_path / "o2"),
+                  "--lora", "absent.safetensors")
+    assert missing.code == 78 and "absent.safetensors" in missing.stderr and "loras" in missing.stderr
+    assert len(fake.submitted) == count  # checked before anything is submitted
+    graph = json.loads(cli("comfyui", "workflow", T2A15, "--input", json.dumps(QUICK),
+                           "--lora", "style.safetensors:0.3").stdout)
+    assert only(graph, "LoraLoaderModelOnly") == {"model": ["1", 0], "lora_name": "style.safetensors",
+                                                  "strength_model": 0.3}

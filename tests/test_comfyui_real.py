@@ -2,7 +2,8 @@
 
 Build one on a CPU machine with ../shared/tools/comfyui/setup.sh (tiny ACE-Step 1.5 files under
 the template names) and add an empty `models/checkpoints/ace_step_v1_3.5b.safetensors` so the v1
-graphs validate (v1 cannot be made tiny: it validates, then fails at load). See docs/readme/60-comfyui.md.
+graphs validate (v1 cannot be made tiny: it validates, then fails at load), and run
+`python tests/tools/make_tiny_lora.py COMFYUI/models` for the LoRA tests. See docs/readme/60-comfyui.md.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.skipif(not REAL_URL, reason="set AIMUSIC_COMFYUI_REAL_U
 T2A15 = "comfyui/ace-step-1.5-turbo/text-to-audio"
 A2A15 = "comfyui/ace-step-1.5-turbo/audio-to-audio"
 QUICK = {"tags": "neo soul", "duration": 4, "seed": 3, "generate_audio_codes": False}
+TINY_LORA = "aimusic_tiny_ace15_lora.safetensors"  # tests/tools/make_tiny_lora.py
 
 
 @pytest.fixture
@@ -112,3 +114,26 @@ def test_ctrl_c_exits_130_and_empties_the_queue(real, tmp_path):
     assert proc.returncode == 130, stderr
     assert queue_ids() == []
     assert not out.exists() or not list(out.iterdir())
+
+
+def test_graph_with_a_lora_passes_the_real_validation_and_runs(cli, real, tmp_path):
+    result = cli("comfyui", "workflow", T2A15, "--input", json.dumps({**QUICK, "seed": 11}), "--body",
+                 "--lora", f"{TINY_LORA}:0.7")
+    assert result.code == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert any(n["class_type"] == "LoraLoaderModelOnly" for n in body["prompt"].values())
+    answer = httpx.post(real + "/prompt", json=body, timeout=30)
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["node_errors"] == {}
+    take_off(real, answer.json()["prompt_id"])
+    run = cli("run", T2A15, "--input", json.dumps(QUICK), "-o", str(tmp_path / "out"), "--json",
+              "--lora", f"{TINY_LORA}:0.7")
+    assert run.code == 0, run.stderr
+    sidecar = json.loads(open(run.json()["sidecars"][0]).read())
+    assert sidecar["metadata"]["loras"] == [{"lora": TINY_LORA, "scale": 0.7, "sha256": None}]
+
+
+def test_a_lora_the_server_lacks_exits_78_naming_it(cli, real, tmp_path):
+    result = cli("run", T2A15, "--input", json.dumps(QUICK), "-o", str(tmp_path / "out"),
+                 "--lora", "not_on_the_server.safetensors")
+    assert result.code == 78 and "not_on_the_server.safetensors" in result.stderr and "loras" in result.stderr

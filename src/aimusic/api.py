@@ -89,6 +89,10 @@ def replay(sidecar_path: str | Path, output_dir: str | Path | None = None, **kwa
     weights = (data.get("metadata") or {}).get("weights")
     if data.get("provider") == "local" and isinstance(weights, str) and Path(weights).is_dir():
         options.setdefault("model_path", weights)  # the same weights the take was made with
+    recorded = (data.get("metadata") or {}).get("replay_options")
+    if isinstance(recorded, dict):  # what the engine says it needs to make the take again (LM, LoRAs)
+        for key, value in recorded.items():
+            options.setdefault(key, value)
     return run(data["model"], data["input"], output_dir or path.parent, options=options, **kwargs)
 
 

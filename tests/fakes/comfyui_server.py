@@ -113,6 +113,8 @@ class FakeComfyUI:
                                 "type": _combo_old(["sdxl", "sd3", "flux", "hidream", "ace"])},
                                {"device": _combo_old(["default", "cpu"], advanced=True)}, ["CLIP"]),
             "VAELoader": ({"vae_name": _combo_old(f.get("vae", []) + ["pixel_space"])}, {}, ["VAE"]),
+            "LoraLoaderModelOnly": ({"model": ["MODEL"], "lora_name": _combo_old(f.get("loras", [])),
+                                     "strength_model": _float(1.0, -100.0, 100.0)}, {}, ["MODEL"]),
             "ModelSamplingSD3": ({"model": ["MODEL"], "shift": _float(3.0, 0.0, 100.0)}, {}, ["MODEL"]),
             "ModelSamplingAuraFlow": ({"model": ["MODEL"], "shift": _float(1.73, 0.0, 100.0)}, {}, ["MODEL"]),
             "LatentOperationTonemapReinhard": ({"multiplier": _float(1.0, 0.0, 100.0)}, {}, ["LATENT_OPERATION"]),

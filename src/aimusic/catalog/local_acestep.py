@@ -28,6 +28,9 @@ class AceStepOptions(ModelInput):
 
 class LocalGenerateInput(AceStepOptions, GenerateInput):
     duration: float = Field(60, ge=10, le=LOCAL_MAX_SECONDS, description="Length in seconds")
+    lyrics_idea: str | None = Field(
+        None, max_length=2000,
+        description="No lyrics given: ACE-Step's 5 Hz LM writes them from this idea (when its weights are present)")
 
 
 class LocalInpaintInput(AceStepOptions, InpaintInput):
@@ -75,17 +78,18 @@ class LocalLayerInput(AceStepOptions, LayerInput):
         return (*ACE_TRACK_NAMES, "backing")
 
 
-# variant -> (hub repo of a diffusers-format checkpoint or None, preset)
+# variant -> (hub repo of a diffusers-format checkpoint or None, preset); every variant pairs with
+# upstream's default 5 Hz LM (1.7B), which `models pull` fetches with it
 VARIANTS: dict[str, dict] = {
     "turbo": {"repo": "Runware/acestep-v15-turbo-diffusers", "steps": 8, "shift": 3.0, "guidance": 1.0,
-              "turbo": True, "params_b": 2.39},
+              "turbo": True, "params_b": 2.39, "lm": "1.7B"},
     "base": {"repo": "Runware/acestep-v15-base-diffusers", "steps": 50, "shift": 1.0, "guidance": 7.0,
-             "turbo": False, "params_b": 2.39},
-    "sft": {"repo": None, "steps": 50, "shift": 1.0, "guidance": 7.0, "turbo": False, "params_b": 2.39},
+             "turbo": False, "params_b": 2.39, "lm": "1.7B"},
+    "sft": {"repo": None, "steps": 50, "shift": 1.0, "guidance": 7.0, "turbo": False, "params_b": 2.39, "lm": "1.7B"},
     "xl-turbo": {"repo": "ACE-Step/acestep-v15-xl-turbo-diffusers", "steps": 8, "shift": 3.0,
-                 "guidance": 1.0, "turbo": True, "params_b": 4.99},
+                 "guidance": 1.0, "turbo": True, "params_b": 4.99, "lm": "1.7B"},
     "xl-base": {"repo": "ACE-Step/acestep-v15-xl-base-diffusers", "steps": 50, "shift": 1.0,
-                "guidance": 7.0, "turbo": False, "params_b": 4.99},
+                "guidance": 7.0, "turbo": False, "params_b": 4.99, "lm": "1.7B"},
 }
 
 _TASKS = (

@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("aimusic.cli.plan:plan", "Show how a request in plain words would be made (model, input, cost, why)."),
     "generate": ("aimusic.cli.plan:generate", "Make music from a request in plain words (plan + run)."),
     "edit": ("aimusic.cli.plan:edit", "Repaint or extend a track as a request in plain words says."),
-    "lyrics": ("aimusic.cli.lyrics:lyrics", "Check lyrics; romanise them for ACE-Step v1; time the words of a song (.lrc)."),
+    "lyrics": ("aimusic.cli.lyrics:lyrics", "Check lyrics; romanise them for ACE-Step v1; write them with the LM; time the words of a song (.lrc)."),
     "skill": ("aimusic.cli.skill:skill", "Show or install the generated agent skill (SKILL.md)."),
     "mcp": ("aimusic.cli.mcp:mcp", "Serve plan/generate/edit/run/models/analyze/finish as MCP tools."),
     "studio": ("aimusic.cli.studio:studio", "A web page to hear, compare, select and fix takes (and its HTTP API)."),

@@ -23,7 +23,10 @@ def comfyui() -> None:
 @click.option("--server", default=None,
               help="Pick the model files from this server (default: COMFYUI_URL; none: template names).")
 @click.option("--body", is_flag=True, help='Wrap as the /prompt request body: {"prompt": GRAPH}.')
-def workflow(model_id: str, input_text: str, output_file: str | None, server: str | None, body: bool) -> None:
+@click.option("--lora", "loras", multiple=True, metavar="NAME[:SCALE]",
+              help="A LoRA loader node for this file of the server's loras folder; repeatable.")
+def workflow(model_id: str, input_text: str, output_file: str | None, server: str | None, body: bool,
+             loras: tuple[str, ...]) -> None:
     """Print the API-format ComfyUI graph for MODEL_ID and a JSON input (what
     ComfyUI's "Export (API)" writes; POST it as {"prompt": GRAPH} to /prompt).
 
@@ -44,8 +47,8 @@ def workflow(model_id: str, input_text: str, output_file: str | None, server: st
     model, request, _ = api.prepare(model_id, input_text, "comfyui")
     request = api.resolve_seed(request)
     servers = [server] if server else configured_servers()
-    graph = server_graph(servers[0], model, request, notice=notice) if servers else \
-        offline_graph(model, request, notice=notice)
+    graph = server_graph(servers[0], model, request, notice=notice, loras=loras) if servers else \
+        offline_graph(model, request, notice=notice, loras=loras)
     payload: Any = {"prompt": graph} if body else graph
     text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
     if output_file:

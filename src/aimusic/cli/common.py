@@ -92,8 +92,10 @@ format_option = click.option("--format", "fmt", type=click.Choice(["wav", "flac"
 ENGINE_OPTION_PREFIX = "engine_option_"
 
 
-def _flag_type(annotation: Any) -> tuple[Any, bool]:
-    """(click type, is a boolean flag) for an options field's annotation."""
+def _flag_type(annotation: Any) -> tuple[Any, str]:
+    """(click type, kind) for an options field's annotation. Kinds: "value"; "flag" (bool);
+    "negatable" (`bool | None`: --x/--no-x, unset = the engine decides); "multiple" (a tuple or
+    list: the flag repeats)."""
     import types
     import typing
 
@@ -101,21 +103,24 @@ def _flag_type(annotation: Any) -> tuple[Any, bool]:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         if len(args) == 1:
-            return _flag_type(args[0])
-        return click.STRING, False   # several types (a plan as JSON text or @file): the engine parses
+            kind, how = _flag_type(args[0])
+            return kind, "negatable" if how == "flag" else how
+        return click.STRING, "value"   # several types (a plan as JSON text or @file): the engine parses
+    if origin in (tuple, list):
+        return _flag_type(args[0])[0] if args else click.STRING, "multiple"
     if origin is typing.Literal:
-        return click.Choice([str(a) for a in args]), False
+        return click.Choice([str(a) for a in args]), "value"
     if annotation is bool:
-        return None, True
+        return None, "flag"
     if annotation is int:
-        return click.INT, False
+        return click.INT, "value"
     if annotation is float:
-        return FINITE_FLOAT, False
-    return click.STRING, False
+        return FINITE_FLOAT, "value"
+    return click.STRING, "value"
 
 
-def engine_option_specs(skip: tuple[str, ...] = ()) -> list[tuple[str, str, Any, bool, str]]:
-    """(field name, flag, click type, is a flag, help) for every engine option that has a flag."""
+def engine_option_specs(skip: tuple[str, ...] = ()) -> list[tuple[str, str, Any, str, str]]:
+    """(field name, flag, click type, kind (see _flag_type), help) for every engine option that has a flag."""
     from aimusic.engines.registry import option_fields
 
     specs = []
@@ -125,19 +130,24 @@ def engine_option_specs(skip: tuple[str, ...] = ()) -> list[tuple[str, str, Any,
         if flag is False or name in skip:
             continue
         flag_name = flag if isinstance(flag, str) else "--" + name.replace("_", "-")
-        kind, is_flag = _flag_type(info.annotation)
+        kind, how = _flag_type(info.annotation)
         help_text = info.description or f"Engine option ({', '.join(takers)})."
-        specs.append((name, flag_name, kind, is_flag, help_text))
+        specs.append((name, flag_name, kind, how, help_text))
     return specs
 
 
 def engine_options(func: Callable[..., Any] | None = None, *, skip: tuple[str, ...] = ()) -> Any:
     """Decorator: one click option per engine option (`skip`: names the command defines itself)."""
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
-        for name, flag_name, kind, is_flag, help_text in reversed(engine_option_specs(skip)):
+        for name, flag_name, kind, how, help_text in reversed(engine_option_specs(skip)):
             dest = ENGINE_OPTION_PREFIX + name  # apart from the command's own parameters (run's MODEL_ID)
-            if is_flag:
+            if how == "flag":
                 f = click.option(flag_name, dest, is_flag=True, default=None, help=help_text)(f)
+            elif how == "negatable":
+                negative = "--no-" + flag_name.removeprefix("--")
+                f = click.option(f"{flag_name}/{negative}", dest, default=None, help=help_text)(f)
+            elif how == "multiple":
+                f = click.option(flag_name, dest, type=kind, multiple=True, help=help_text)(f)
             else:
                 f = click.option(flag_name, dest, type=kind, default=None, help=help_text)(f)
         return f
@@ -149,9 +159,12 @@ def pop_engine_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Take the engine-option flags out of a command's kwargs; keep only those given."""
     from aimusic.engines.registry import option_fields
 
-    values = {name: kwargs.pop(ENGINE_OPTION_PREFIX + name, None) for name in option_fields()
+    fields = option_fields()
+    values = {name: kwargs.pop(ENGINE_OPTION_PREFIX + name, None) for name in fields
               if ENGINE_OPTION_PREFIX + name in kwargs}
-    return {name: value for name, value in values.items() if value not in (None, False)}
+    # False is a value only for a --x/--no-x option (its default is None: the engine decides)
+    return {name: (list(value) if isinstance(value, tuple) else value) for name, value in values.items()
+            if value is not None and value != () and (value is not False or fields[name][0].default is None)}
 
 
 def print_json(payload: Any) -> None:

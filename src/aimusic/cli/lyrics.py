@@ -1,4 +1,5 @@
-"""`aimusic lyrics check|romanize FILE`: lyric checks, languages, romanisation for ACE-Step v1."""
+"""`aimusic lyrics check|romanize FILE`: lyric checks, languages, romanisation for ACE-Step v1;
+`aimusic lyrics write IDEA`: lyrics from an idea through ACE-Step 1.5's local LM."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def _read(file: str) -> str:
 
 @click.group()
 def lyrics() -> None:
-    """Check lyrics, romanise them for ACE-Step v1, time the words of a song (align)."""
+    """Check lyrics, romanise them for ACE-Step v1, write them with ACE-Step 1.5's LM, or time the
+    words of a song (align)."""
 
 
 @lyrics.command()
@@ -100,3 +102,43 @@ def align(file: str, provider: str, lyrics_text: str | None, output_dir: str | N
         return
     click.echo(result["lrc"])
     notice(f"{result['words']} words timed by {provider}, cost ${result['cost_usd'] or 0:.4f} (estimate)")
+
+
+@lyrics.command()
+@click.argument("idea")
+@click.option("--language", default=None, help="Language code of the lyrics (ACE-Step's codes: en, ja, zh, ...).")
+@click.option("--sections", default=None, metavar="LIST",
+              help="Section markers in order, e.g. verse,chorus,verse,chorus (one [Section] header each).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Sampling seed.")
+@click.option("--lm", "size", type=click.Choice(["0.6B", "1.7B", "4B"]), default="1.7B", show_default=True,
+              help="Which 5 Hz LM checkpoint.")
+@click.option("--lm-path", default=None, help="A transformers-format 5 Hz LM directory.")
+@click.option("--device", default=None, help="auto (default), cuda, cuda:N, mps or cpu.")
+@click.option("-o", "--output", "output_file", type=click.Path(dir_okay=False), default=None,
+              help="Write the lyrics to this file (default: print them).")
+@json_option
+def write(idea: str, language: str | None, sections: str | None, seed: int, size: str, lm_path: str | None,
+          device: str | None, output_file: str | None, as_json: bool) -> None:
+    """Lyrics from an IDEA through ACE-Step 1.5's 5 Hz LM (upstream's sample creation), with
+    [Section] markers; also its caption, BPM, key and time signature.
+
+        aimusic lyrics write "a song about the last train home" --language ja --sections verse,chorus,verse,chorus
+    """
+    from aimusic.cli.common import notice, progress_for
+    from aimusic.engines.local_acestep.lm import section_names, write_lyrics
+    from aimusic.errors import InputError
+
+    if not idea.strip() or len(idea) > 2000:
+        raise InputError("the idea must be 1-2000 characters", field="idea")
+    sample = write_lyrics(idea, language=language, sections=section_names(sections) or None, seed=seed,
+                          size=size, lm_path=lm_path, device=device, progress=progress_for(as_json))
+    if output_file:
+        from aimusic.output import write_file_atomic
+
+        write_file_atomic(output_file, (sample["lyrics"].rstrip() + "\n").encode("utf-8"))
+        notice(f"wrote {output_file}")
+    if as_json:
+        print_json(sample)
+    elif not output_file:
+        click.echo(sample["lyrics"])
+    notice(f"{sample['tokens']} LM tokens in {sample['seconds']:.1f} s ({sample['lm']})")

@@ -100,13 +100,26 @@ def show(model_id: str, as_json: bool) -> None:
 
 @models.command("pull")
 @click.argument("model_id")
+@click.option("--lm", "lm_size", type=click.Choice(["0.6B", "1.7B", "4B", "none"]), default=None,
+              help="The 5 Hz LM to fetch with a local variant (default: the variant's, 1.7B; none: skip).")
 @json_option
-def pull(model_id: str, as_json: bool) -> None:
-    """Download a local model's weights into the Hugging Face cache (resumable; progress on stderr)."""
-    from aimusic.engines.local_acestep.weights import pull as pull_weights
+def pull(model_id: str, lm_size: str | None, as_json: bool) -> None:
+    """Download a local model's weights, and the 5 Hz LM that goes with it, into the Hugging Face
+    cache (resumable; progress on stderr). `lm-0.6B|lm-1.7B|lm-4B` fetches one LM alone."""
+    from aimusic.engines.local_acestep.lm import LM_SIZES, pull_lm
+    from aimusic.engines.local_acestep.weights import pull as pull_weights, resolve_pull_target
 
-    folder = pull_weights(model_id)
-    if as_json:
-        print_json({"model": model_id, "path": str(folder)})
+    if model_id.removeprefix("lm-") in LM_SIZES and model_id.startswith("lm-"):
+        payload = {"model": model_id, "lm_path": str(pull_lm(model_id.removeprefix("lm-")))}
     else:
-        click.echo(str(folder))
+        from aimusic.catalog.local_acestep import VARIANTS
+
+        variant, _repo = resolve_pull_target(model_id)
+        payload = {"model": model_id, "path": str(pull_weights(model_id))}
+        size = lm_size or VARIANTS[variant].get("lm", "1.7B")
+        if size != "none":
+            payload["lm_path"] = str(pull_lm(size))
+    if as_json:
+        print_json(payload)
+    else:
+        click.echo("\n".join(v for k, v in payload.items() if k != "model"))

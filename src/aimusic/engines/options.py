@@ -28,6 +28,11 @@ class NoOptions(EngineOptions):
     """An engine with no options of its own."""
 
 
+def one_or_many(value: Any) -> Any:
+    """A repeatable option given once as a plain string (`batch --option lora=x.safetensors`)."""
+    return (value,) if isinstance(value, str) else value
+
+
 def timeout_field() -> Any:
     """`timeout`: the one field every remote engine shares (`--timeout`)."""
     return Field(None, gt=0, description="Hosted jobs: overall time limit, seconds.")
@@ -98,8 +103,11 @@ def build_options_for(cls: type[Engine], values: Any = None, *, shared: bool = F
         values = values.model_dump(exclude_unset=True)
     if not isinstance(values, dict):
         raise InputError("engine options must be an object of name: value", field="options")
-    given = {k: v for k, v in values.items() if v is not None and v is not False}
     accepted = model.model_fields
+    # None is "not given"; so is False, except for a `bool | None` option (default None), where
+    # False is the user's "no" (--no-think)
+    given = {k: v for k, v in values.items() if v is not None
+             and (v is not False or (k in accepted and accepted[k].default is None))}
     data = {}
     for key, value in given.items():
         if key in accepted:

@@ -16,7 +16,8 @@ from typing import Any
 from aimusic.errors import InputError
 from aimusic.plan.bounds import check_length, check_request
 from aimusic.plan.decisions import (OVERRIDE_KEYS, check_budget, clean_overrides, decide_languages,
-                                    decide_length, decide_model, decide_tags, decide_task, decide_vocals,
+                                    decide_length, decide_lyric_writer, decide_model, decide_tags, decide_task,
+                                    decide_vocals,
                                     forced_model_of, intent_summary)
 from aimusic.plan.intent import classify
 from aimusic.plan.model import Plan, Step, run_command
@@ -76,6 +77,8 @@ def make_plan(request: str, audio: str | None = None, lyrics: str | None = None,
                         over, count, source_seconds, audio, forced_model is not None, reasons, warnings,
                         video=video)
     task = steps[0].task if steps[0].task == "video" else task
+    if task == "generate":
+        decide_lyric_writer(request, steps, lyrics, instrumental, vocals_unknown, reasons, warnings)
     total = round(sum(s.estimated_cost_usd * s.count for s in steps), 6)
     warnings.extend(price_warnings(steps, task, audio, source_seconds))
     plan = Plan(request=request, task=task, model=steps[0].model, provider=steps[0].provider,

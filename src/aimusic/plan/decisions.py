@@ -268,12 +268,45 @@ def decide_tags(intent: Intent, task: str, model: Any, lyrics: str | None, instr
                                                  caption=caption)
     if not instrumental and not vocals_unknown and not (lyrics or "").strip() and "prompt" not in \
             model.input_model.model_fields:
-        warnings.append("vocals without lyrics: ACE-Step then sings vague syllables; pass --lyrics "
-                        "(with [Verse]/[Chorus] markers)")
+        warnings.append(VAGUE_SYLLABLES)
     if task != "generate" and "tags" not in over and tags.startswith(prompt.EDIT_FALLBACK_TAGS):
         warnings.append("no style words in the request: pass --tags describing the song (genre, "
                         "instruments, BPM) so the new part matches it")
     return tags
+
+
+VAGUE_SYLLABLES = ("vocals without lyrics: ACE-Step then sings vague syllables; pass --lyrics "
+                   "(with [Verse]/[Chorus] markers)")
+
+
+def decide_lyric_writer(request: str, steps: list[Any], lyrics: str | None, instrumental: bool,
+                        vocals_unknown: bool, reasons: list[str], warnings: list[str]) -> bool:
+    """A vocal song asked for without lyrics, planned on a model whose 5 Hz LM can write them
+    (local ACE-Step 1.5, LM weights present: a few stat calls): each such step gets the request as
+    its `lyrics_idea`, and the engine has the LM write lyrics from it (upstream's sample creation)
+    instead of the DiT singing vague syllables."""
+    if instrumental or vocals_unknown or (lyrics or "").strip():
+        return False
+    from aimusic.catalog import get_model
+
+    writers = []
+    for step in steps:
+        model = get_model(step.model)
+        if "lyrics_idea" not in model.input_model.model_fields or (step.input.get("lyrics") or "").strip():
+            continue
+        from aimusic.engines.local_acestep.lm import DEFAULT_LM, find_lm
+
+        if find_lm(model.extra.get("lm", DEFAULT_LM))[0] is not None:
+            writers.append(step)
+    if not writers:
+        return False
+    for step in writers:
+        step.input["lyrics_idea"] = request[:2000]
+    reasons.append("vocal, no lyrics given: ACE-Step's 5 Hz LM writes them from the request (with "
+                   "[Verse]/[Chorus] sections) instead of vague syllables")
+    if VAGUE_SYLLABLES in warnings:
+        warnings.remove(VAGUE_SYLLABLES)
+    return True
 
 
 def check_budget(total: float, budget_usd: float | None, reasons: list[str]) -> None:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from aimusic.engines.base import Availability, Engine, EngineResult, Lane, RunContext, Take, package_versions
 from aimusic.engines.comfyui.client import ComfyClient, new_ids
@@ -22,9 +22,9 @@ from aimusic.engines.comfyui.following import (cancel_quietly, execution_failure
 from aimusic.engines.comfyui.servers import (NOT_SET, clear_probe_cache, config_path, configured_servers,
                                              model_availability, probe, release, reserve_server, save_servers)
 from aimusic.engines.comfyui.workflow import (check_model_files, fetch_source, graph_for_server,
-                                              graph_request, local_source, offline_graph, server_graph,
-                                              source_seconds)
-from aimusic.engines.options import EngineOptions, flag, timeout_field
+                                              graph_request, local_source, lora_records, offline_graph,
+                                              server_graph, source_seconds)
+from aimusic.engines.options import EngineOptions, flag, one_or_many, timeout_field
 from aimusic.errors import Interrupted, UpstreamError
 
 __all__ = ["NOT_SET", "ComfyUIEngine", "ComfyUIOptions", "check_model_files", "clear_probe_cache",
@@ -42,6 +42,11 @@ class ComfyUIOptions(EngineOptions):
     comfyui_prompt_id: str | None = Field(
         None, description="ComfyUI: collect this earlier prompt instead of submitting (`aimusic resume`).",
         json_schema_extra=flag(False))
+    lora: tuple[str, ...] = Field(
+        (), description="Local/ComfyUI: a LoRA as PATH_OR_REPO[:SCALE] (ComfyUI: a file in the server's "
+                        "loras folder); repeatable.")
+
+    _one_lora = field_validator("lora", mode="before")(one_or_many)
 
 
 class ComfyUIEngine(Engine):
@@ -79,8 +84,9 @@ class ComfyUIEngine(Engine):
                             sink: Any) -> EngineResult:
         timings: dict[str, float] = {}
         version = client.version()
+        loras = self.options_of(ctx).lora
         graph, layout, specs = graph_for_server(client, model, request, notice=ctx.notice, progress=ctx.progress,
-                                                check_cancelled=ctx.check_cancelled, timings=timings)
+                                                check_cancelled=ctx.check_cancelled, timings=timings, loras=loras)
         check_model_files(client, graph, specs)
         ctx.check_cancelled()
         client_id, prompt_id = new_ids()
@@ -99,8 +105,11 @@ class ComfyUIEngine(Engine):
                 entry = follow(client, ws, prompt_id, ctx, timings, timeout=self.options_of(ctx).timeout)
         finally:
             unregister(client.base_url, prompt_id)
-        return self._outputs(client, model, request, ctx, sink, prompt_id, entry, graph, version, timings,
-                             layout=layout.kind)
+        result = self._outputs(client, model, request, ctx, sink, prompt_id, entry, graph, version, timings,
+                               layout=layout.kind)
+        if loras:
+            result.metadata["loras"] = lora_records(loras)
+        return result
 
     def _collect(self, client: ComfyClient, model: Any, request: Any, ctx: RunContext, sink: Any,
                  prompt_id: str) -> EngineResult:

@@ -18,6 +18,7 @@ LOADER_INPUTS: dict[str, dict[str, str]] = {
     "UNETLoader": {"unet_name": "diffusion_models"},
     "DualCLIPLoader": {"clip_name1": "text_encoders", "clip_name2": "text_encoders"},
     "VAELoader": {"vae_name": "vae"},
+    "LoraLoaderModelOnly": {"lora_name": "loras"},  # ACE-Step LoRAs patch the DiT only
 }
 V1_LYRICS_STRENGTH = 0.99  # the v1 templates' value
 TEXT_ENCODER_15_DEFAULTS = {"cfg_scale": 2.0, "temperature": 0.85, "top_p": 0.9, "top_k": 0, "min_p": 0.0}
@@ -103,6 +104,7 @@ class GraphRequest:
     timesignature: str = DEFAULT_TIMESIGNATURE
     generate_audio_codes: bool = True
     filename_prefix: str = "aimusic/ComfyUI"
+    loras: list[tuple[str, float]] = field(default_factory=list)  # (file in models/loras, strength)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -130,6 +132,9 @@ def build_graph(req: GraphRequest) -> dict[str, dict[str, Any]]:
                       clip_name2=req.layout.files["clip2"], type="ace", device="default")
         vae_node = b.add("VAELoader", "Load VAE", vae_name=req.layout.files["vae"])
         model, clip, vae = [unet, 0], [clips, 0], [vae_node, 0]
+    for name, strength in req.loras:  # chained, in the order given, as ComfyUI users wire them
+        model = [b.add("LoraLoaderModelOnly", f"LoRA {name}", model=model, lora_name=name,
+                       strength_model=float(strength)), 0]
     if req.generation == "v1":
         shifted = b.add("ModelSamplingSD3", shift=req.shift, model=model)
         tonemap = b.add("LatentOperationTonemapReinhard", multiplier=1.0)

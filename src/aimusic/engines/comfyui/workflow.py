@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from aimusic.engines.comfyui.graphs import (GraphRequest, Layout, LOADER_INPUTS, build_graph, choose_layout,
                                             default_layout, files_from_object_info, graph_model_files,
                                             input_options)
+from aimusic.engines.local_acestep.lora import parse_specs
 from aimusic.errors import InputError, InputFileError, NotConfiguredError, RetryableError, UpstreamError
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def source_seconds(path: str) -> float:
 
 def graph_request(model: Any, request: Any, layout: Layout, *, audio_name: str | None = None,
                   seconds: float | None = None, languages: list[str] | None = None,
-                  notice: Callable[[str], None] | None = None) -> GraphRequest:
+                  notice: Callable[[str], None] | None = None, loras: Any = ()) -> GraphRequest:
     """Turn a validated request into the resolved values a graph needs (lyrics processed here)."""
     from aimusic.catalog.comfyui import ACE15_NODE_LANGUAGES
     from aimusic.engines.comfyui.graphs import DEFAULT_BPM, DEFAULT_KEYSCALE, DEFAULT_TIMESIGNATURE
@@ -70,10 +71,31 @@ def graph_request(model: Any, request: Any, layout: Layout, *, audio_name: str |
         keyscale=getattr(request, "keyscale", None) or DEFAULT_KEYSCALE,
         timesignature=getattr(request, "timesignature", None) or DEFAULT_TIMESIGNATURE,
         generate_audio_codes=bool(getattr(request, "generate_audio_codes", True)),
-        filename_prefix=f"aimusic/{preset['variant']}")
+        filename_prefix=f"aimusic/{preset['variant']}",
+        loras=[(lora_file_name(spec.source), spec.scale) for spec in parse_specs(loras)])
 
 
-def offline_graph(model: Any, request: Any, *, notice: Callable[[str], None] | None = None) -> dict[str, Any]:
+def lora_file_name(source: str) -> str:
+    """The name ComfyUI knows a LoRA by: a local file's name, else the text as given."""
+    path = Path(source).expanduser()
+    return path.name if path.is_file() else source
+
+
+def lora_records(loras: Any) -> list[dict[str, Any]]:
+    """Sidecar entries: name and scale; the hash when the file is also on this machine (ComfyUI
+    does not report file hashes)."""
+    from aimusic.engines.local_acestep.lora import file_sha256
+
+    out = []
+    for spec in parse_specs(loras):
+        path = Path(spec.source).expanduser()
+        out.append({"lora": lora_file_name(spec.source), "scale": spec.scale,
+                    "sha256": file_sha256(path) if path.is_file() else None})
+    return out
+
+
+def offline_graph(model: Any, request: Any, *, notice: Callable[[str], None] | None = None,
+                  loras: Any = ()) -> dict[str, Any]:
     """The template graph without a server: template file names, uploaded-name placeholder."""
     audio_name, seconds = None, None
     if model.task == "remix":
@@ -83,7 +105,7 @@ def offline_graph(model: Any, request: Any, *, notice: Callable[[str], None] | N
         if notice:
             notice(f"put {path} into ComfyUI's input/aimusic/ folder (or set COMFYUI_URL to upload it)")
     return build_graph(graph_request(model, request, default_layout(model.extra), audio_name=audio_name,
-                                     seconds=seconds, notice=notice))
+                                     seconds=seconds, notice=notice, loras=loras))
 
 
 def local_source(reference: str) -> str:
@@ -123,7 +145,8 @@ def fetch_source(reference: str, directory: str) -> str:
 def graph_for_server(client: ComfyClient, model: Any, request: Any, *,
                      notice: Callable[[str], None] | None = None, progress: Callable[..., None] | None = None,
                      check_cancelled: Callable[[], None] | None = None,
-                     timings: dict[str, float] | None = None) -> tuple[dict[str, Any], Layout, dict[str, Any]]:
+                     timings: dict[str, float] | None = None, loras: Any = ()
+                     ) -> tuple[dict[str, Any], Layout, dict[str, Any]]:
     """The graph for one server: its model files pick the layout, its language list bounds the
     1.5 language, and the source audio of audio-to-audio is uploaded to it."""
     import tempfile
@@ -149,12 +172,12 @@ def graph_for_server(client: ComfyClient, model: Any, request: Any, *,
                 progress("upload", 1, 1)
         timings["upload_s"] = time.perf_counter() - t
     graph = build_graph(graph_request(model, request, layout, audio_name=audio_name, seconds=seconds,
-                                      languages=languages, notice=notice))
+                                      languages=languages, notice=notice, loras=loras))
     return graph, layout, specs
 
 
-def server_graph(url: str, model: Any, request: Any, *, notice: Callable[[str], None] | None = None
-                 ) -> dict[str, Any]:
+def server_graph(url: str, model: Any, request: Any, *, notice: Callable[[str], None] | None = None,
+                 loras: Any = ()) -> dict[str, Any]:
     """`aimusic comfyui workflow` with a server: its files; falls back to the template names
     (with a notice) when the server does not answer."""
     from aimusic.engines.comfyui.client import ComfyClient
@@ -162,11 +185,13 @@ def server_graph(url: str, model: Any, request: Any, *, notice: Callable[[str], 
     try:
         with ComfyClient(url, timeout=10.0) as client:
             client.version()
-            return graph_for_server(client, model, request, notice=notice)[0]
+            graph = graph_for_server(client, model, request, notice=notice, loras=loras)[0]
+            check_model_files(client, graph)  # a LoRA the server lacks: 78 naming it
+            return graph
     except (UpstreamError, RetryableError) as exc:  # down (75), timing out (75) or failing (69)
         if notice:
             notice(f"{exc.message}; using the template's file names")
-        return offline_graph(model, request, notice=notice)
+        return offline_graph(model, request, notice=notice, loras=loras)
 
 
 def check_model_files(client: ComfyClient, graph: dict[str, Any], specs: dict[str, Any] | None = None) -> None:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import time
 from importlib.util import find_spec
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from typing import Literal
-
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from aimusic.engines.base import Availability, Engine, EngineResult, Lane, RunContext, package_versions
 from aimusic.engines.local_acestep import weights
-from aimusic.engines.options import EngineOptions
+from aimusic.engines.options import EngineOptions, one_or_many
 from aimusic.schemas import SEED_MAX
 
 ENDPOINTS = {"generate": "text-to-audio", "inpaint": "audio-inpaint", "outpaint": "audio-outpaint",
@@ -40,6 +38,17 @@ class LocalOptions(EngineOptions):
         description="Local engine: most seconds per pipeline call; longer outpaints are chained.")
     variations: int | None = Field(
         None, description="Local engine: N takes in one batched call (seeds seed..seed+N-1).")
+    think: bool | None = Field(
+        None, description="Local engine: run ACE-Step's 5 Hz LM first (metadata, caption, audio codes); "
+                          "default: on when its weights are present.")
+    lm: Literal["0.6B", "1.7B", "4B"] | None = Field(
+        None, description="Local engine: which 5 Hz LM checkpoint (default 1.7B, upstream's).")
+    lm_path: str | None = Field(None, description="Local engine: a transformers-format 5 Hz LM directory.")
+    lora: tuple[str, ...] = Field(
+        (), description="Local/ComfyUI: a LoRA as PATH_OR_REPO[:SCALE] (ComfyUI: a file in the server's "
+                        "loras folder); repeatable.")
+
+    _one_lora = field_validator("lora", mode="before")(one_or_many)
 
 
 class LocalAceStepEngine(Engine):
@@ -85,7 +94,7 @@ class LocalAceStepEngine(Engine):
         return package_versions(("torch", "diffusers", "transformers"))
 
     def run(self, model: Any, request: Any, ctx: RunContext, sink: Any) -> EngineResult:
-        from aimusic.engines.local_acestep import runtime
+        from aimusic.engines.local_acestep import lm, lora, runtime
         from aimusic.engines.local_acestep.tasks import PipelineJob, call_settings, read_sources, variation_count
 
         options = self.options_of(ctx)
@@ -98,15 +107,33 @@ class LocalAceStepEngine(Engine):
             tracks.refuse_turbo(model)   # before the weights load
             request = tracks.settings_request(request)
         path = weights.require_weights(model, options.model_path)
+        loras = lora.resolve(options.lora)
+        lm_size = options.lm or model.extra.get("lm", lm.DEFAULT_LM)
+        lm_dir = lm_choice(model.task, options, lm_size, bool(getattr(request, "lyrics_idea", None)), ctx)
         device = runtime.pick_device(options.device)
         dtype = runtime.pick_dtype(device, options.dtype)
         started = time.perf_counter()
         pipe = runtime.load_pipeline(path, device, dtype, offload=options.offload,
-                                     compile_dit=options.compile)
+                                     compile_dit=options.compile, loras=loras)
         loaded = time.perf_counter()
-        settings = call_settings(model, request, pipe, ctx)
         seed = int(request.seed) if request.seed is not None and request.seed >= 0 else 0
         seeds = [(seed + i) % (SEED_MAX + 1) for i in range(variations)]
+        llm = lm.load(lm_dir, device, dtype) if lm_dir is not None else None
+        written = None
+        if llm is not None and getattr(request, "lyrics_idea", None) and not request.lyrics.strip():
+            written = llm.write_sample(request.lyrics_idea, language=request.vocal_language, seed=seed,
+                                       progress=ctx.progress, cancel=ctx.cancel_event)
+            ctx.notice(f"lyrics written by the ACE-Step LM from the idea ({written['tokens']} tokens)")
+            request = request.model_copy(update={"lyrics": written["lyrics"]})
+        settings = call_settings(model, request, pipe, ctx)
+        thought = None
+        if llm is not None and model.task == "generate":
+            thought = llm.think(settings["prompt"], settings["lyrics"], float(request.duration), seeds,
+                                given={"bpm": request.bpm, "keyscale": request.keyscale,
+                                       "timesignature": request.timesignature, "duration": int(request.duration)},
+                                progress=ctx.progress, cancel=ctx.cancel_event)
+            apply_thought(settings, thought, request)
+        lm_done = time.perf_counter()
         job = PipelineJob(pipe=pipe, ctx=ctx, settings=settings, seeds=seeds, model=model, request=request,
                    tiling=options.vae_tiling, max_call_s=options.max_call_seconds)
         task = model.task
@@ -126,5 +153,59 @@ class LocalAceStepEngine(Engine):
                     "dtype": str(dtype).removeprefix("torch."), "steps": settings["num_inference_steps"],
                     "guidance": settings["guidance_scale"], "shift": settings["shift"],
                     "load_s": round(loaded - started, 3), "generate_s": round(time.perf_counter() - loaded, 3),
-                    "pipeline_calls": job.calls}
+                    "pipeline_calls": job.calls, "think": thought is not None,
+                    "replay_options": {"think": thought is not None or written is not None,
+                                       **({"lm_path": str(lm_dir)} if lm_dir is not None else {}),
+                                       **({"lora": list(options.lora)} if options.lora else {})}}
+        if llm is not None:
+            metadata["lm"] = {"model": llm.name, "path": str(lm_dir), **lm.Sampling().as_dict(),
+                              **({"lyrics_written": {k: written[k] for k in ("lyrics", "tokens", "seconds")}}
+                                 if written else {}),
+                              **(thought.summary() if thought else {}),
+                              "lm_s": round(lm_done - loaded, 3)}
+        if loras:
+            metadata["loras"] = [r.record() for r in loras]
         return EngineResult(takes=takes, cost_usd=0.0, metadata=metadata)
+
+
+_SAID_NO_LM: set[str] = set()
+
+
+def lm_choice(task: str, options: LocalOptions, size: str, lyrics_idea: bool, ctx: RunContext) -> Any:
+    """The LM folder to run, or None. --think without weights is 78 with the pull command; the
+    default (think unset) runs without the LM when its weights are absent and says so once."""
+    from aimusic.engines.local_acestep import lm
+
+    if options.think is False or (task != "generate" and not lyrics_idea):
+        if options.think and task != "generate":
+            ctx.notice(f"--think: the LM runs for text-to-audio only (as upstream), not for {task}")
+        return None
+    if options.think:
+        return lm.require_lm(size, options.lm_path)
+    found, why = lm.find_lm(size, options.lm_path)
+    if found is None:
+        if why:  # a folder was named but is not an LM: that is a mistake, not a default
+            lm.require_lm(size, options.lm_path)
+        if size not in _SAID_NO_LM:
+            _SAID_NO_LM.add(size)
+            ctx.notice(f"the ACE-Step 1.5 {size} LM is not on this machine: running without it "
+                       f"(no inferred metadata or audio codes; `{lm.pull_command(size)}` to add it)")
+    return found
+
+
+def apply_thought(settings: dict[str, Any], thought: Any, request: Any) -> None:
+    """Upstream's _update_metadata_from_lm: what the user left out comes from the LM, the caption is
+    the LM's (use_cot_caption), and the DiT gets one code string per take."""
+    meta = thought.metadata
+    if request.bpm is None and isinstance(meta.get("bpm"), int):
+        settings["bpm"] = meta["bpm"]
+    if request.keyscale is None and meta.get("keyscale"):
+        settings["keyscale"] = meta["keyscale"]
+    if request.timesignature is None and meta.get("timesignature"):
+        settings["timesignature"] = str(meta["timesignature"])
+    if request.vocal_language is None and not settings["instrumental"] and meta.get("language"):
+        settings["vocal_language"] = meta["language"]
+    if meta.get("caption"):
+        settings["prompt"] = meta["caption"]
+    if any(thought.codes):
+        settings["audio_codes"] = thought.codes

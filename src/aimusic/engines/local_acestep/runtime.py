@@ -55,9 +55,14 @@ def pick_dtype(device: str, requested: str | None = None) -> Any:
     return torch.bfloat16 if device.startswith("cuda") else torch.float32
 
 
-def load_pipeline(path: Path, device: str, dtype: Any, offload: bool = False, compile_dit: bool = False) -> Any:
-    """The AceStepPipeline at `path` on `device`, loaded once per process and reused."""
-    key = (str(Path(path).resolve()), device, str(dtype), bool(offload), bool(compile_dit))
+def load_pipeline(path: Path, device: str, dtype: Any, offload: bool = False, compile_dit: bool = False,
+                  loras: list | None = None) -> Any:
+    """The AceStepPipeline at `path` on `device`, loaded once per process and reused; `loras`
+    (lora.ResolvedLora) are fused into its DiT, so a pipeline is cached per LoRA set."""
+    from aimusic.engines.local_acestep import lora
+
+    key = (str(Path(path).resolve()), device, str(dtype), bool(offload), bool(compile_dit),
+           lora.cache_key(loras or []))
     with _LOCK:
         pipe = _PIPELINES.get(key)
         if pipe is not None:
@@ -81,6 +86,7 @@ def load_pipeline(path: Path, device: str, dtype: Any, offload: bool = False, co
                                      f"{str(exc).splitlines()[0][:200] if str(exc) else ''}",
                                      field="model_path",
                                      hint="the folder must be a complete diffusers-format checkpoint") from None
+        lora.apply(pipe, loras or [])
         if offload and device.startswith("cuda"):
             pipe.enable_model_cpu_offload(device=device)
         else:

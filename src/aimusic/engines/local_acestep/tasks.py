@@ -147,6 +147,8 @@ class PipelineJob:
                     generator=runtime.generators(self.seeds))
         if src is not None:
             args["src_audio"] = torch.from_numpy(np.ascontiguousarray(src, dtype=np.float32))
+        if s.get("audio_codes"):  # the LM's codes, one string per take (text-to-audio with --think)
+            args["audio_codes"] = s["audio_codes"][0] if batch == 1 else list(s["audio_codes"])
         args.update(kwargs)
         runtime.set_vae_tiling(self.pipe, seconds, self.tiling)
         # the pipeline samples the source's VAE posterior from torch's global RNG: seed it so a

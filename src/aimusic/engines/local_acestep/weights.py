@@ -33,8 +33,9 @@ def pull_command(variant: str) -> str:
     return f"aimusic models pull local/ace-step-1.5-{variant}/text-to-audio"
 
 
-def cached_snapshot(repo: str) -> Path | None:
-    """The newest complete snapshot of `repo` in the hub cache, found without any network access.
+def cached_file(repo: str, filename: str) -> Path | None:
+    """`filename` of the newest complete snapshot of `repo` in the hub cache, found without any
+    network access.
 
     huggingface_hub's own layout: models--owner--name/refs/main names the snapshot; we ask it via
     try_to_load_from_cache so a future layout change stays its problem, not ours.
@@ -44,10 +45,16 @@ def cached_snapshot(repo: str) -> Path | None:
         return None  # the common case costs one stat and no import
     from huggingface_hub import try_to_load_from_cache
 
-    found = try_to_load_from_cache(repo, MODEL_INDEX, cache_dir=str(cache))
+    found = try_to_load_from_cache(repo, filename, cache_dir=str(cache))
     if isinstance(found, str) and Path(found).is_file():
-        return Path(found).parent
+        return Path(found)
     return None
+
+
+def cached_snapshot(repo: str) -> Path | None:
+    """The cached snapshot folder of a diffusers-format `repo` (the one holding model_index.json)."""
+    found = cached_file(repo, MODEL_INDEX)
+    return found.parent if found else None
 
 
 def is_pipeline_dir(path: Path) -> bool:
@@ -120,9 +127,14 @@ def pull(name: str) -> Path:
 
     huggingface_hub resumes interrupted files and shows a tqdm bar per file on stderr.
     """
+    _variant, repo = resolve_pull_target(name)
+    return download(repo)
+
+
+def download(repo: str, allow_patterns: list[str] | None = None) -> Path:
+    """snapshot_download into the hub cache with our error mapping (offline, missing, transport)."""
     from aimusic.errors import RetryableError, UpstreamError
 
-    variant, repo = resolve_pull_target(name)
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         raise NotConfiguredError(f"cannot download {repo}: HF_HUB_OFFLINE is set",
                                  hint="unset HF_HUB_OFFLINE, or copy the weights and pass --model-path DIR")
@@ -130,7 +142,7 @@ def pull(name: str) -> Path:
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
     try:
-        folder = snapshot_download(repo, cache_dir=str(hf_cache_dir()))
+        folder = snapshot_download(repo, cache_dir=str(hf_cache_dir()), allow_patterns=allow_patterns)
     except RepositoryNotFoundError:
         raise UpstreamError(f"{repo} was not found on the Hugging Face hub") from None
     except HfHubHTTPError as exc:
