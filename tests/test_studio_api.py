@@ -269,3 +269,20 @@ def test_stems_and_layer_actions_run_through_the_planner(tmp_path):
             assert made["task"] == task and made["parent_id"] == take["id"]
         stems = sorted(p.name for p in (tmp_path / "out").iterdir() if ".drums." in p.name or ".bass." in p.name)
         assert stems, "separate wrote no stem files"
+
+
+def test_each_take_is_announced_as_it_is_written(tmp_path):
+    """A plan of several takes: the event stream says `take` once per take, each before the job
+    ends (the page lists a take as soon as it lands), and the file is there when it says so."""
+    request = {"kind": "generate", "request": {"request": "3 short lofi piano loops", "provider": "sketch",
+                                                "duration": 3}}
+    with _client(tmp_path) as client:
+        job = client.post("/api/jobs", json=request).json()
+        with client.stream("GET", f"/api/jobs/{job['id']}/events") as stream:
+            text = "".join(stream.iter_text())
+        events = [json.loads(block.split("data: ", 1)[1]) for block in text.strip().split("\n\n") if "data: " in block]
+        landed = [e for e in events if e.get("stage") == "take"]
+        assert len(landed) == 3, [e.get("stage") for e in events]
+        assert events.index(landed[-1]) < len(events) - 1   # before the end
+        for event in landed:
+            assert (tmp_path / "out" / event["message"]).is_file()

@@ -51,9 +51,10 @@ def describe_model(entry: ModelEntry, *, full: bool = False) -> dict[str, Any]:
 def _settings(format: str | None, finish: str | None, options: dict[str, Any] | None,
               progress: Callable[..., None] | None, cancel_event: threading.Event | None,
               log: Callable[[str], None] | None, on_remote_id: Callable[[str], None] | None = None,
-              lrc: bool = False) -> RunSettings:
+              lrc: bool = False, on_result: Callable[[RunResult], None] | None = None) -> RunSettings:
     return RunSettings(format=format, finish=finish, options=dict(options or {}), progress=progress,
-                       cancel_event=cancel_event, log=log, on_remote_id=on_remote_id, lrc=lrc)
+                       cancel_event=cancel_event, log=log, on_remote_id=on_remote_id, lrc=lrc,
+                       on_result=on_result)
 
 
 def run(model_id: str, input: dict[str, Any] | str, output_dir: str | Path = ".", *,
@@ -125,7 +126,8 @@ def generate(request: str, output_dir: str | Path = ".", *, provider: str = "aut
              budget_usd: float | None = None, video: str | None = None, audio: str | None = None,
              format: str | None = None, finish: str | None = None, options: dict[str, Any] | None = None,
              progress: Callable[..., None] | None = None, cancel_event: threading.Event | None = None,
-             log: Callable[[str], None] | None = None, lrc: bool = False) -> PlanRunResult:
+             log: Callable[[str], None] | None = None, lrc: bool = False,
+             on_result: Callable[[RunResult], None] | None = None) -> PlanRunResult:
     """Plan a request in plain words and run every step of the plan (`options`: engine options)."""
     from aimusic.pipeline import run_plan
     from aimusic.plan import make_plan
@@ -133,7 +135,7 @@ def generate(request: str, output_dir: str | Path = ".", *, provider: str = "aut
     the_plan = make_plan(request, audio=audio, lyrics=lyrics, provider=provider, budget_usd=budget_usd,
                          overrides=overrides, video=video)
     results = run_plan(the_plan, output_dir, _settings(format, finish, options, progress, cancel_event, log,
-                                                       lrc=lrc))
+                                                       lrc=lrc, on_result=on_result))
     return PlanRunResult(plan=the_plan.to_dict(), results=results)
 
 
@@ -163,14 +165,15 @@ def _run_part(found: Any, audio: str, output_dir: str | Path, provider: str, lyr
               over: dict[str, Any], budget_usd: float | None, *, format: str | None = None,
               finish: str | None = None, options: dict[str, Any] | None = None,
               progress: Callable[..., None] | None = None, cancel_event: threading.Event | None = None,
-              log: Callable[[str], None] | None = None, lrc: bool = False) -> PlanRunResult:
+              log: Callable[[str], None] | None = None, lrc: bool = False,
+              on_result: Callable[[RunResult], None] | None = None) -> PlanRunResult:
     from aimusic.pipeline import run_plan
     from aimusic.plan.parts import part_plan
 
     the_plan = part_plan(found, audio, lyrics=lyrics, provider=provider, budget_usd=budget_usd,
                          over={k: v for k, v in over.items() if v is not None})
     results = run_plan(the_plan, output_dir, _settings(format, finish, options, progress, cancel_event, log,
-                                                       lrc=lrc))
+                                                       lrc=lrc, on_result=on_result))
     return PlanRunResult(plan=the_plan.to_dict(), results=results)
 
 

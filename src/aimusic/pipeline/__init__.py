@@ -48,6 +48,9 @@ class RunSettings:
     options: Any = field(default_factory=dict)
     shared_options: bool = False
     lrc: bool = False                      # also write <name>.lrc where the take has word timing
+    # called with each RunResult as soon as its files are written (a front door shows takes as
+    # they land instead of when the whole plan is done)
+    on_result: Callable[[RunResult], None] | None = None
     progress: Callable[..., None] | None = None
     cancel_event: threading.Event | None = None
     log: Callable[[str], None] | None = None
@@ -96,6 +99,8 @@ def run_plan(plan: Plan, output_dir: str | Path, settings: RunSettings | None = 
             if settings.log is not None and len(takes) > 1:
                 settings.log(f"take {index + 1}/{len(takes)} of step {step.index}")
             results.append(run_step(step, data, output_dir, settings))
+            if settings.on_result is not None:
+                settings.on_result(results[-1])
     return results
 
 

@@ -276,14 +276,18 @@ class Studio:
         from aimusic import api
 
         out = self.config.output_dir
+
+        def landed(result: Any) -> None:  # each take as it is written: the page lists it at once
+            progress("take", 1, None, ", ".join(Path(f).name for f in result.files))
+
         if kind == "generate":
             req, overrides = prepared
             return api.generate(req.request, out, provider=req.provider, overrides=overrides,
-                                progress=progress, cancel_event=cancel).to_dict()
+                                progress=progress, cancel_event=cancel, on_result=landed).to_dict()
         if kind == "edit":
             req, audio, overrides = prepared
             return api.edit(audio, req.request, out, provider=req.provider, overrides=overrides,
-                            progress=progress, cancel_event=cancel).to_dict()
+                            progress=progress, cancel_event=cancel, on_result=landed).to_dict()
         if kind == "finish":
             req, audio = prepared
             options = req.model_dump(exclude={"audio"}, exclude_none=True)

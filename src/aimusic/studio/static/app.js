@@ -130,6 +130,7 @@ function followJob(job) {
       const p = JSON.parse(e.data);
       $("job-text").textContent = `${job.kind}: ${p.stage}${p.message ? " — " + p.message : ""}`;
       if (p.total) $("job-bar").value = Math.min(1, p.done / p.total);
+      if (p.stage === "take") loadTakes();   // a take was written: list it now, not at the end
     });
     events.addEventListener("end", (e) => { events.close(); resolve(endJob(JSON.parse(e.data))); });
     events.onerror = () => { // the stream broke: ask for the job's state instead
