@@ -539,3 +539,67 @@ def test_fuzz_mcp_tool_arguments(tmp_path, name, arguments):
         error = json.loads(text)["error"]
         assert error["code"] in EXIT_CODES and error["code"] != 70, error
     assert [p for p in files_under(tmp_path) if (tmp_path / "mcp") not in p.parents] == []
+
+
+def test_an_api_answer_is_read_under_a_size_cap_and_gzip_still_decodes():
+    """A hosted API's JSON answer is read with a cap (a 17 MiB 'status' is the provider's fault, 69,
+    read no further than the cap) and a compressed answer is decoded once."""
+    import gzip
+    import http.server
+    import threading
+
+    import httpx
+
+    from aimusic.engines.http import MAX_ANSWER_BYTES, HttpCall, send
+    from aimusic.errors import UpstreamError
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            body = gzip.compress(b'{"ok": 1}') if self.path == "/gz" else b"x" * (MAX_ANSWER_BYTES + 2**20)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if self.path == "/gz":
+                self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with httpx.Client() as client:
+            call = HttpCall(provider="Stand-in", action="status", safe=True)
+            assert send(client, "GET", base + "/gz", call).json() == {"ok": 1}
+            with pytest.raises(UpstreamError, match="over 16 MiB"):
+                send(client, "GET", base + "/huge", call)
+    finally:
+        server.shutdown()
+
+
+def test_a_trickling_body_is_a_stall_once_it_has_started(monkeypatch):
+    """StallWatch (downloads and the ElevenLabs audio stream): fewer than STALL_MIN_BYTES in the
+    stall window is a retryable stall; a steady body is not; the clock starts at the first byte."""
+    import aimusic.engines.http as http
+    from aimusic.errors import RetryableError
+
+    clock = [1000.0]
+    monkeypatch.setattr(http.time, "monotonic", lambda: clock[0])
+    monkeypatch.setenv("AIMUSIC_STALL_SECONDS", "10")
+    steady = http.StallWatch("steady")
+    for _ in range(30):
+        clock[0] += 1.0
+        steady.add(4096)
+    clock[0] += 500.0            # a long think before the first byte is not a stall
+    trickle = http.StallWatch("ElevenLabs' audio stream")
+    trickle.add(1)
+    with pytest.raises(RetryableError, match="stalled"):
+        for _ in range(20):
+            clock[0] += 1.0
+            trickle.add(1)

@@ -31,7 +31,7 @@ from pydantic import Field
 from aimusic.catalog.hosted import ELEVENLABS_MODELS
 from aimusic.config import require_key
 from aimusic.engines.base import Credential, Engine, EngineResult, Lane, RunContext, Take
-from aimusic.engines.http import (CallGuard, HttpCall, RetryPolicy, error_from_response, is_connect_fault,
+from aimusic.engines.http import (CallGuard, HttpCall, RetryPolicy, StallWatch, error_from_response, is_connect_fault,
                                   max_download_bytes, send, sniff_audio_ext, ssl_context, transient_errors,
                                   transport_error)
 from aimusic.engines.options import EngineOptions, flag, timeout_field
@@ -312,9 +312,11 @@ class ElevenLabsClient:
                 raise UpstreamError("ElevenLabs' detailed answer is not multipart")
             reader = DetailedReader(boundary, put)
         written = 0
+        watch = StallWatch("ElevenLabs' audio stream")
         for chunk in response.iter_bytes(1 << 16):
             if self.guard.cancelled():
                 raise Interrupted("cancelled")
+            watch.add(len(chunk))
             written += len(chunk)
             self.received.add(len(chunk))
             if reader is not None:

@@ -47,6 +47,8 @@ RETRYABLE_STATUS = frozenset({408, 429, 502, 503, 504})
 STALL_SECONDS = 30.0            # a download that brings fewer than STALL_MIN_BYTES in this long has stalled
 STALL_MIN_BYTES = 1024
 MAX_UNKNOWN_STATUS_POLLS = 20   # status answers in a row that name no known state: the service is broken
+MAX_ANSWER_BYTES = 16 * 1024**2 # an API answer (JSON: a status, a plan, an id) is never near this; audio is a download
+MAX_ANSWER_SECONDS = 120.0      # reading one answer's body: a trickle that takes longer is not an answer
 
 
 def stall_seconds() -> float:
@@ -382,7 +384,7 @@ def send(client: httpx.Client, method: str, url: str, call: HttpCall, guard: Cal
             raise Interrupted("cancelled")
         response = None
         try:
-            response = client.request(method, url, **kwargs)
+            response = _bounded_answer(client, method, url, call, **kwargs)
         except transient_errors() as exc:
             if not call.safe and not is_connect_fault(exc):
                 raise transport_error(exc, call.provider, action=call.action, sent=True) from None
@@ -401,6 +403,55 @@ def send(client: httpx.Client, method: str, url: str, call: HttpCall, guard: Cal
             break
     assert last_error is not None
     raise last_error
+
+
+class StallWatch:
+    """Counts the bytes of a body as they arrive and raises RetryableError when fewer than
+    STALL_MIN_BYTES came in the last `stall_seconds()`: a trickle is a stall, however long the
+    read timeout. The clock starts at the first byte (a service may think before it speaks)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.stall = stall_seconds()
+        self.window_start: float | None = None
+        self.window_bytes = 0
+
+    def add(self, count: int) -> None:
+        now = time.monotonic()
+        if self.window_start is None:
+            self.window_start = now
+        self.window_bytes += count
+        if now - self.window_start >= self.stall:
+            if self.window_bytes < STALL_MIN_BYTES:
+                raise RetryableError(f"{self.what} stalled: {self.window_bytes} bytes in "
+                                     f"{now - self.window_start:.0f} s", hint="retry later")
+            self.window_start, self.window_bytes = now, 0
+
+
+def _bounded_answer(client: httpx.Client, method: str, url: str, call: HttpCall, **kwargs: Any) -> httpx.Response:
+    """`client.request`, with the body read under a size cap (MAX_ANSWER_BYTES) and a time cap
+    (MAX_ANSWER_SECONDS): a hostile or broken server cannot fill memory or hold the call open by
+    trickling. httpx's own timeouts bound each read, not the whole body, hence this loop."""
+    import httpx
+
+    request = client.build_request(method, url, **kwargs)
+    streamed = client.send(request, stream=True)
+    started, body, size = time.monotonic(), [], 0
+    try:
+        for chunk in streamed.iter_bytes(CHUNK_BYTES):
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise UpstreamError(f"{call.provider} {call.action}: the answer is over "
+                                    f"{MAX_ANSWER_BYTES // 1024**2} MiB (not an API answer)")
+            if time.monotonic() - started > MAX_ANSWER_SECONDS:
+                raise UpstreamError(f"{call.provider} {call.action}: the answer took over "
+                                    f"{MAX_ANSWER_SECONDS:g} s to arrive")
+            body.append(chunk)
+    finally:
+        streamed.close()
+    # the body is decoded already (iter_bytes undoes gzip/br, capped above): the copy must not decode again
+    headers = [(k, v) for k, v in streamed.headers.multi_items() if k.lower() not in ("content-encoding", "content-length")]
+    return httpx.Response(streamed.status_code, headers=headers, content=b"".join(body), request=request)
 
 
 # --- downloads -----------------------------------------------------------------------------
@@ -536,23 +587,16 @@ def _download_once(client: httpx.Client, url: str, staged: Any, allowlist: HostA
                 raise UpstreamError(f"{url_file_name(url)} is {expected} bytes, over the {max_bytes}-byte "
                                     "download cap", hint="raise AIMUSIC_MAX_DOWNLOAD_BYTES if you expect it")
             written = 0
-            stall = stall_seconds()
-            window_start, window_bytes = time.monotonic(), 0
+            watch = StallWatch(f"download of {url_file_name(url)} from {provider}")
+            watch.window_start = time.monotonic()   # a download's clock starts with the answer
             with staged.open("wb") as handle:
                 for chunk in response.iter_raw():  # as the bytes arrive: a trickle is seen, not buffered
                     if guard.cancelled():
                         raise Interrupted("cancelled")
-                    now = time.monotonic()
                     remaining = guard.remaining()
                     if remaining is not None and remaining <= 0:
                         raise _timed_out(url, provider)
-                    window_bytes += len(chunk)
-                    if now - window_start >= stall:
-                        if window_bytes < STALL_MIN_BYTES:
-                            raise RetryableError(
-                                f"download of {url_file_name(url)} from {provider} stalled: {window_bytes} "
-                                f"bytes in {now - window_start:.0f} s", hint="retry later")
-                        window_start, window_bytes = now, 0
+                    watch.add(len(chunk))
                     written += len(chunk)
                     if written > max_bytes:
                         raise UpstreamError(f"{url_file_name(url)} grew past the {max_bytes}-byte download "
