@@ -219,9 +219,16 @@ class ComfyClient:
                 if response.status_code != 200:
                     raise UpstreamError(f"the ComfyUI server at {self.where} answered {response.status_code} "
                                         f"to the download of {params['filename']}")
+                from aimusic.engines.http import DEFAULT_MAX_DOWNLOAD_BYTES, StallWatch
+
+                watch = StallWatch(f"download of {params['filename']} from the ComfyUI server at {self.where}")
                 for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
-                    handle.write(chunk)
+                    watch.add(len(chunk))
                     written += len(chunk)
+                    if written > DEFAULT_MAX_DOWNLOAD_BYTES:
+                        raise UpstreamError(f"{params['filename']} from the ComfyUI server at {self.where} grew "
+                                            f"past the {DEFAULT_MAX_DOWNLOAD_BYTES}-byte download cap; stopped")
+                    handle.write(chunk)
         except httpx.TransportError as exc:  # (an OSError here is the local disk's, not the server's)
             raise self.fault(exc, f"download of {params['filename']}") from None
         return written

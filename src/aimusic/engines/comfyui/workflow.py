@@ -132,8 +132,16 @@ def fetch_source(reference: str, directory: str) -> str:
         with httpx.stream("GET", reference, timeout=60, follow_redirects=True) as response:
             if response.status_code != 200:
                 raise InputFileError(f"audio: {reference} answered {response.status_code}", field="audio")
+            from aimusic.engines.http import DEFAULT_MAX_DOWNLOAD_BYTES, StallWatch
+
+            watch, written = StallWatch(f"download of the audio source {reference}"), 0
             with open(target, "wb") as handle:
                 for chunk in response.iter_bytes(1 << 16):
+                    watch.add(len(chunk))
+                    written += len(chunk)
+                    if written > DEFAULT_MAX_DOWNLOAD_BYTES:
+                        raise InputFileError(f"audio: {reference} is over the {DEFAULT_MAX_DOWNLOAD_BYTES}-byte "
+                                             "download cap", field="audio")
                     handle.write(chunk)
     except httpx.HTTPError as exc:  # the one transport mapping (engines/http.py)
         from aimusic.engines.http import transport_error
