@@ -21,7 +21,7 @@ if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))
 
 PROVIDER_ENV = ("RUNCOMFY_TOKEN", "ELEVENLABS_API_KEY", "RUNCOMFY_MODEL_API_BASE", "ELEVENLABS_API_BASE",
-                "COMFYUI_URL", "AIMUSIC_ACESTEP_PATH", "AIMUSIC_ACESTEP_LM_PATH", "AIMUSIC_DEBUG")
+                "COMFYUI_URL", "AIMUSIC_ACESTEP_PATH", "AIMUSIC_ACESTEP_LM_PATH", "AIMUSIC_DEMUCS_PATH", "AIMUSIC_DEBUG")
 
 
 @pytest.fixture(autouse=True)

@@ -47,6 +47,7 @@ ENTRY_POINT_GROUP = "aimusic.engines"
 BUILTIN_ENGINES: dict[str, str] = {
     "sketch": "aimusic.engines.sketch:SketchEngine",
     "local": "aimusic.engines.local_acestep:LocalAceStepEngine",
+    "demucs": "aimusic.engines.demucs:DemucsEngine",
     "comfyui": "aimusic.engines.comfyui:ComfyUIEngine",
     "runcomfy": "aimusic.engines.runcomfy:RunComfyEngine",
     "elevenlabs": "aimusic.engines.elevenlabs:ElevenLabsEngine",

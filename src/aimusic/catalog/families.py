@@ -12,6 +12,7 @@ FAMILY_MODULES = (
     "aimusic.catalog.local_acestep",
     "aimusic.catalog.sketch",
     "aimusic.catalog.comfyui",
+    "aimusic.catalog.demucs",
 )
 
 

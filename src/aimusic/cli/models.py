@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from aimusic.cli.common import json_option, print_json
@@ -109,7 +111,12 @@ def pull(model_id: str, lm_size: str | None, as_json: bool) -> None:
     from aimusic.engines.local_acestep.lm import LM_SIZES, pull_lm
     from aimusic.engines.local_acestep.weights import pull as pull_weights, resolve_pull_target
 
-    if model_id.removeprefix("lm-") in LM_SIZES and model_id.startswith("lm-"):
+    engine_pull = _engine_pull(model_id)
+    if engine_pull is not None:  # an engine that declares `pull(model)` (demucs)
+        from aimusic.catalog import get_model
+
+        payload = {"model": model_id, "path": str(engine_pull(get_model(model_id)))}
+    elif model_id.removeprefix("lm-") in LM_SIZES and model_id.startswith("lm-"):
         payload = {"model": model_id, "lm_path": str(pull_lm(model_id.removeprefix("lm-")))}
     else:
         from aimusic.catalog.local_acestep import VARIANTS
@@ -123,3 +130,16 @@ def pull(model_id: str, lm_size: str | None, as_json: bool) -> None:
         print_json(payload)
     else:
         click.echo("\n".join(v for k, v in payload.items() if k != "model"))
+
+
+def _engine_pull(model_id: str) -> Any:
+    """The `pull(model)` the catalog model's engine declares, if it is a model id of such an engine."""
+    from aimusic.catalog import get_model
+    from aimusic.engines.registry import engine_class
+    from aimusic.errors import AimusicError
+
+    try:
+        model = get_model(model_id)
+        return getattr(engine_class(model.providers[0]), "pull", None)
+    except AimusicError:
+        return None

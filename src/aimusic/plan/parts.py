@@ -6,8 +6,9 @@ vocal on my instrumental", "make a backing track for my vocal".
 for a part request (or None for anything else), so the rest of the planner is untouched.
 
 Provider choice under `auto` (each skipped provider is named in the reasons):
-- separate: the sketch engine for a file it made (exact stems); local ACE-Step base when its
-  weights are here; ElevenLabs when a key is set (priced); else NotConfiguredError (78) naming them.
+- separate: the sketch engine for a file it made (exact stems); Demucs when its weights are here
+  and it makes the stems asked for (a dedicated separator); local ACE-Step base when its weights
+  are here; ElevenLabs when a key is set (priced); else NotConfiguredError (78) naming them.
 - layer: local ACE-Step base when its weights are here; else the sketch engine (always there).
 """
 
@@ -128,7 +129,7 @@ def part_plan(found: PartRequest, audio: str | None, *, lyrics: str | None = Non
         raise InputError("adding vocals needs the words to sing", field="lyrics",
                          hint="pass --lyrics TEXT or @FILE (section markers welcome)")
     model, chosen = (forced, _forced_provider(forced, provider)) if forced is not None else \
-        choose_part_provider(found.task, audio, provider, reasons)
+        choose_part_provider(found.task, audio, provider, reasons, found.stems + found.remove)
     data = part_input(found, model, chosen, audio, lyrics, over)
     step = Step(1, found.task, model.id, chosen, data, step_cost(model.id, data, source_seconds))
     validate_step(step)
@@ -160,7 +161,8 @@ def _own_sketch_file(audio: str) -> bool:
         and not body.get("finish")
 
 
-def choose_part_provider(task: str, audio: str, provider: str, reasons: list[str]) -> tuple[Any, str]:
+def choose_part_provider(task: str, audio: str, provider: str, reasons: list[str],
+                         wanted: list[str] | tuple[str, ...] = ()) -> tuple[Any, str]:
     from aimusic.catalog import models_for
     from aimusic.engines.registry import availability, engine_class
     from aimusic.plan.providers import key_present
@@ -176,7 +178,7 @@ def choose_part_provider(task: str, audio: str, provider: str, reasons: list[str
         reasons.append(f"--provider {provider}: {model.id}")
         return model, provider
     skipped: list[str] = []
-    order = ["sketch", "local", "elevenlabs"] if task == "separate" else ["local", "sketch"]
+    order = ["sketch", "demucs", "local", "elevenlabs"] if task == "separate" else ["local", "sketch"]
     for name in order:
         model = model_for("ace-base", task, name)
         if model is None:
@@ -197,6 +199,14 @@ def choose_part_provider(task: str, audio: str, provider: str, reasons: list[str
         if not state.usable:
             skipped.append(f"{name}: {state.reason}")
             continue
+        if name == "demucs":
+            other = [s for s in wanted if s not in model.extra["stems"]]
+            if other:
+                skipped.append(f"demucs: makes {', '.join(model.extra['stems'])}, not {other[0]}")
+                continue
+            reasons.append(f"provider demucs: a dedicated separator, free on this machine ({state.reason})"
+                           + (f" ({'; '.join(skipped)})" if skipped else ""))
+            return model, name
         reasons.append(f"provider {name}: {state.reason}")
         return model, name
     raise NotConfiguredError(f"no provider can {task} this file here", field="provider", hint="; ".join(skipped))
