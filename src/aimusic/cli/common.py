@@ -132,6 +132,8 @@ def engine_option_specs(skip: tuple[str, ...] = ()) -> list[tuple[str, str, Any,
         flag_name = flag if isinstance(flag, str) else "--" + name.replace("_", "-")
         kind, how = _flag_type(info.annotation)
         help_text = info.description or f"Engine option ({', '.join(takers)})."
+        if len(takers) > 1:  # one flag for several engines: the first one's words, and who else takes it
+            help_text = f"{help_text.rstrip('.')} (taken by {', '.join(takers)})."
         specs.append((name, flag_name, kind, how, help_text))
     return specs
 
