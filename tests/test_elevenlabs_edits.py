@@ -13,7 +13,8 @@ import pytest
 import soundfile as sf
 
 from conftest import SRC
-from fakes.elevenlabs_server import ElevenLabsServer, Failure
+from fakes.elevenlabs_server import Failure, serving
+from fakes.media import write_video
 
 KEY = "el-SECRET-key-7f3a9c1e55"
 INPAINT = "elevenlabs/elevenlabs/audio-inpaint"
@@ -24,25 +25,8 @@ ELEVEN = "elevenlabs/elevenlabs/music-generation"
 
 @pytest.fixture
 def el(monkeypatch):
-    with ElevenLabsServer(key=KEY) as server:
-        for key, value in server.env().items():
-            monkeypatch.setenv(key, value)
+    with serving(monkeypatch, KEY) as server:
         yield server
-
-
-def write_video(path: Path, seconds: float) -> Path:
-    import av
-
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
-        for _ in range(int(seconds * 10)):
-            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 def audio_files(directory: Path) -> list[Path]:

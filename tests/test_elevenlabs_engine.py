@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from conftest import SRC
-from fakes.elevenlabs_server import SUGGESTED_PROMPT, ElevenLabsServer, Failure
+from fakes.elevenlabs_server import Failure, SUGGESTED_PROMPT, serving
 from fakes.runcomfy_server import RunComfyServer
 
 KEY = "el-SECRET-key-0b9d2e4c6a"
@@ -26,9 +26,7 @@ INPUT = {"prompt": "upbeat indie-pop jingle, 120 BPM", "music_length_ms": 10000}
 
 @pytest.fixture
 def el(monkeypatch):
-    with ElevenLabsServer(key=KEY) as server:
-        for key, value in server.env().items():
-            monkeypatch.setenv(key, value)
+    with serving(monkeypatch, KEY) as server:
         yield server
 
 

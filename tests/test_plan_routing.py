@@ -3,6 +3,7 @@
 import pytest
 
 from aimusic.plan import make_plan
+from fakes.media import write_video
 
 ELEVEN = "elevenlabs/elevenlabs/music-generation"
 ACE = "acestep-ai/ace-step/text-to-audio"
@@ -53,7 +54,7 @@ def test_game_loop_bed():
 
 def test_theme_song_for_a_video(tmp_path):
     video = tmp_path / "clip.mp4"
-    _write_video(video, seconds=3.0)
+    write_video(video, seconds=3.0)
     lyrics = "[Verse]\nWe ride the night\n[Chorus]\nShine on, shine on"
     plan = hosted("theme song for my travel video", lyrics=lyrics, video=str(video))
     assert plan.model == ELEVEN
@@ -64,7 +65,7 @@ def test_theme_song_for_a_video(tmp_path):
 
 def test_theme_song_length_matches_video(tmp_path):
     video = tmp_path / "long.mp4"
-    _write_video(video, seconds=7.0)
+    write_video(video, seconds=7.0)
     plan = hosted("theme song for a video", video=str(video))
     assert plan.input["music_length_ms"] == pytest.approx(7000, abs=60)
 
@@ -235,21 +236,6 @@ def test_v1_models_get_romanised_lyrics():
     # ... unless the v1 model is asked for: then the lyrics are romanised with prefixes
     plan = make_plan("cheap draft", provider="runcomfy", lyrics=lyrics, overrides={"model": ACE})
     assert "[zh] wo3zou3guo4" in plan.input["lyrics"]
-
-
-def _write_video(path, seconds):
-    import av
-    import numpy as np
-
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
-        for _ in range(int(seconds * 10)):
-            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
 
 
 # ---- languages from the lyrics, overrides, edits of unknown vocals ----------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fakes.elevenlabs_server import ElevenLabsServer, Failure
+from fakes.elevenlabs_server import Failure, serving
 from fakes.runcomfy_server import encoded_audio
 
 KEY = "el-SECRET-key-19stems"
@@ -18,9 +18,7 @@ SEPARATE = "elevenlabs/elevenlabs/audio-separate"
 
 @pytest.fixture
 def el(monkeypatch):
-    with ElevenLabsServer(key=KEY) as server:
-        for key, value in server.env().items():
-            monkeypatch.setenv(key, value)
+    with serving(monkeypatch, KEY) as server:
         yield server
 
 

@@ -22,7 +22,8 @@ import tempfile
 import threading
 import time
 import zipfile
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from fakes.loopback import Failure, LoopbackServer, QuietHandler
@@ -472,3 +473,12 @@ def _multipart_route(handler: _Handler, path: str, query: dict[str, str]) -> Non
     handler.send_header("Content-Length", str(len(archive)))
     handler.end_headers()
     handler.wfile.write(archive)
+
+
+@contextmanager
+def serving(monkeypatch: Any, key: str) -> Iterator[ElevenLabsServer]:
+    """The stand-in on loopback with the engine pointed at it (key and API base in the env)."""
+    with ElevenLabsServer(key=key) as server:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        yield server

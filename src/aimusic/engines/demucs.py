@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
-from aimusic.engines.base import Availability, Engine, EngineResult, Lane, RunContext, Take, package_versions
+from aimusic.engines.base import Availability, Engine, EngineResult, Lane, RunContext, package_versions
 from aimusic.engines.options import EngineOptions
 from aimusic.errors import InputError, NotConfiguredError
 
@@ -184,9 +184,9 @@ class DemucsEngine(Engine):
         return package_versions(("torch", "demucs"))
 
     def run(self, model: Any, request: Any, ctx: RunContext, sink: Any) -> EngineResult:
-        import numpy as np
 
-        from aimusic.audio.io import audio_info, read_audio
+        from aimusic.audio.io import read_audio
+        from aimusic.engines.stems import separated_take
         from aimusic.engines.local_acestep.runtime import pick_device
         from aimusic.schemas import is_url
 
@@ -211,21 +211,8 @@ class DemucsEngine(Engine):
         if missing:  # a --model-path model with other sources than htdemucs's
             raise InputError(f"stems: this model has no {missing[0]} stem (it has {', '.join(stems)})",
                              field="stems")
-        kept = [s for s in stems if s not in request.remove]
-        main = sum((stems[s] for s in kept), np.zeros_like(source))
-        fmt = ctx.output_format or "wav"
-        take = Take(seed=seed, samples=main.astype(np.float32), sample_rate=rate,
-                    metadata={"separate": {"source": Path(request.audio).name, "stems": wanted,
-                                           "removed": list(request.remove), "kept": kept, "exact": False,
-                                           "main_is_sum_of_kept": True}})
-        for name in wanted:
-            take.extra_files[f"{name}.{fmt}"] = sink.stage_audio(stems[name], rate, fmt)
-        try:
-            subtype = audio_info(request.audio).get("subtype")
-        except Exception:  # PyAV-only formats (m4a, ...) have no soundfile subtype
-            subtype = None
-        if subtype:
-            take.metadata["subtype"] = subtype
+        take = separated_take(stems, rate, request, ctx, sink, seed=seed, wanted=wanted, exact=False,
+                              main_is_sum_of_kept=True)
         ctx.progress("separate", 2, 2, "done")
         return EngineResult(takes=[take], cost_usd=0.0, metadata={
             "weights": str(path), "device": device, "samplerate": int(net.samplerate), "sources": list(stems),

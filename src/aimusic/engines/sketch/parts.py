@@ -22,6 +22,7 @@ import numpy as np
 
 from aimusic.catalog.sketch import SKETCH_STEMS
 from aimusic.engines.base import EngineResult, RunContext, Take
+from aimusic.engines.stems import separated_take
 from aimusic.errors import InputError, NotConfiguredError
 
 _STEM_OF_BUS = {"pad": "pads", "vocal": "vocals", "vinyl": "texture"}
@@ -79,7 +80,7 @@ def read_own_sidecar(audio: str) -> dict[str, Any]:
 
 
 def separate(request: Any, ctx: RunContext, sink: Any) -> EngineResult:
-    from aimusic.audio.io import audio_info, read_audio, resample, to_channels
+    from aimusic.audio.io import read_audio, resample, to_channels
     from aimusic.catalog import get_model
     from aimusic.engines.sketch.compose import ComposeRequest, compose
     from aimusic.engines.sketch.render import render
@@ -121,18 +122,7 @@ def separate(request: Any, ctx: RunContext, sink: Any) -> EngineResult:
     missing = [s for s in wanted if s not in stems]
     if missing:
         raise InputError(f"stems: this track has no {missing[0]} part (it has {', '.join(stems)})", field="stems")
-    kept = [s for s in stems if s not in request.remove]
-    main = sum((stems[s] for s in kept), np.zeros_like(mix))
-    fmt = ctx.output_format or "wav"
-    take = Take(seed=seed, samples=main.astype(np.float32), sample_rate=rate,
-                metadata={"separate": {"source": Path(request.audio).name, "stems": wanted,
-                                       "removed": list(request.remove), "kept": kept, "exact": True,
-                                       "source_seed": seed}})
-    subtype = audio_info(request.audio).get("subtype")
-    for name in wanted:
-        take.extra_files[f"{name}.{fmt}"] = sink.stage_audio(stems[name], rate, fmt)
-    if subtype:
-        take.metadata["subtype"] = subtype
+    take = separated_take(stems, rate, request, ctx, sink, seed=seed, wanted=wanted, exact=True, source_seed=seed)
     ctx.progress("render", 3, 3, "done")
     return EngineResult(takes=[take], cost_usd=0.0, metadata={"renderer": "synth"})
 
