@@ -123,7 +123,7 @@ def mix_buses(buses: list[Bus], sample_rate: int, frames: int, *, loop: bool, re
     return master(out, sample_rate=sample_rate, periodic=loop) if finish else np.ascontiguousarray(out)
 
 
-def master(samples: np.ndarray, chunk: int = 1 << 16, *, sample_rate: int = 48000, periodic: bool = False
+def master(samples: np.ndarray, chunk: int = 1 << 16, *, sample_rate: int, periodic: bool = False
            ) -> np.ndarray:
     """Soft-knee limiting of the few loudest peaks, the sample peak set to the ceiling, then the
     true peak held to -1 dBTP as ffmpeg and libebur128 read it (aimusic.audio.finish.limit;
