@@ -18,7 +18,7 @@ def test_in_place_limiter_matches_the_copying_one():
     offered = []
     owned, owned_report = limit_true_peak(loud.copy(), RATE, -1.0, owned=True, on_candidate=offered.append)
     assert report["passes"] >= 1 and np.array_equal(plain, owned) and report == owned_report
-    assert offered and offered[-1] is owned
+    assert offered and offered[-1].samples is owned and offered[-1].ready == owned.shape[1]
 
 
 def test_normalize_offers_its_final_result_and_is_unchanged_by_it():
@@ -29,20 +29,93 @@ def test_normalize_offers_its_final_result_and_is_unchanged_by_it():
     offered = []
     final, offered_report = normalize(source, RATE, -9.0, -1.0, on_candidate=offered.append)
     assert np.array_equal(plain, final) and report == offered_report
-    assert offered[-1] is final
+    assert offered[-1].samples is final
     assert np.array_equal(source, music_like(8, RATE))  # the caller's samples are never touched
+
+
+def _segments_of_the_whole_envelope(x, rate, ceiling_dbtp=-1.0):
+    """The limiter's first-pass segments computed the plain way, from the finished envelope."""
+    from aimusic.audio import peak
+    from aimusic.audio.io import db_to_gain
+
+    target = db_to_gain(ceiling_dbtp) * db_to_gain(-0.02)
+    attack, release = round(1.5e-3 * rate), round(60e-3 * rate)
+    envelope = peak.true_peak_envelope(x, rate, floor=0.0)
+    return peak._segments(envelope > target, 2 * (attack + release) + 2, x.shape[1])
+
+
+@pytest.mark.parametrize("gain", [1.2, 2.0, 6.0])
+def test_limiter_frames_offered_as_final_never_change(monkeypatch, gain):
+    """The first pass hands its output out front to back (an encode follows it): every frame it
+    declared final is the frame it returns, the frontier only moves forward and reaches the end,
+    and its segments are the ones the whole envelope gives."""
+    from aimusic.audio.io import GrowingSamples
+    from aimusic.audio.peak import limit_true_peak
+
+    x = (music_like(30, RATE) * np.float32(gain)).astype(np.float32)
+    snapshots: list[tuple[int, int, np.ndarray]] = []
+    extend_to = GrowingSamples.extend_to
+
+    def recording(self, frames):  # what the consumer may read at this moment, copied now
+        before = self.ready
+        extend_to(self, frames)
+        snapshots.append((before, self.ready, self.samples[:, before:self.ready].copy()))
+
+    monkeypatch.setattr(GrowingSamples, "extend_to", recording)
+    offered, edits = [], []
+    out, report = limit_true_peak(x.copy(), RATE, -1.0, owned=True, on_candidate=offered.append, edits=edits)
+    assert report["passes"] == 1 and offered[0].samples is out
+    assert len(snapshots) > 3 and snapshots[0][0] == 0 and snapshots[-1][1] == x.shape[1]
+    assert all(a[1] <= b[0] for a, b in zip(snapshots, snapshots[1:]))  # contiguous, forward only
+    assert snapshots[1][1] < x.shape[1] // 2  # frames were handed out while the pass still ran
+    for first, last, frozen in snapshots:
+        assert np.array_equal(frozen, out[:, first:last])
+    assert edits == _segments_of_the_whole_envelope(x, RATE)
+
+
+def test_encode_follows_the_limiter_and_stops_when_superseded(tmp_path):
+    """A streamed FLAC of a candidate is the whole array's FLAC; a candidate superseded or given
+    up stops its encode (no thread left waiting), and the final one is kept."""
+    import soundfile as sf
+
+    from aimusic.audio.finish import EncodeAhead
+    from aimusic.audio.io import GrowingSamples, SamplesAbandoned, write_audio
+
+    x = music_like(5, RATE)
+    write_audio(tmp_path / "whole.flac", x, RATE, "flac")
+    growing = GrowingSamples(x)
+    for frames in range(0, x.shape[1] + 50_000, 50_000):
+        growing.extend_to(frames)
+    write_audio(tmp_path / "grown.flac", growing, RATE, "flac")
+    assert (tmp_path / "grown.flac").read_bytes() == (tmp_path / "whole.flac").read_bytes()
+
+    discarded = []
+    ahead = EncodeAhead(lambda g: g.result().copy(), discard=discarded.append)
+    first = GrowingSamples(x.copy())
+    first.extend_to(1000)
+    ahead.offer(first)  # never completed: superseded below, so its encode must stop
+    second = GrowingSamples.complete(x * np.float32(0.5))
+    ahead.offer(second)
+    assert np.array_equal(ahead.result(second.samples), second.samples) and discarded == []
+    with pytest.raises(SamplesAbandoned):
+        first.result()
+    failing = EncodeAhead(lambda g: g.result())
+    failing.offer(GrowingSamples(x.copy()))
+    jobs = [job for _, job in failing._jobs]
+    failing.close()  # the finishing failed: the encode waiting on it ends too
+    assert all(job.done() for job in jobs) and isinstance(jobs[0].exception(), SamplesAbandoned)
 
 
 def test_encode_ahead_keeps_only_the_final_encode():
     from aimusic.audio.finish import EncodeAhead
 
     discarded = []
-    ahead = EncodeAhead(lambda s: float(s.sum()), discard=discarded.append)
-    first, second = np.ones(4), np.full(4, 2.0)
+    ahead = EncodeAhead(lambda s: float(s.samples.sum()), discard=discarded.append)
+    first, second = np.ones((1, 4)), np.full((1, 4), 2.0)
     ahead.offer(first)
     ahead.offer(second)
     assert ahead.result(second) == 8.0 and discarded == [4.0]
-    other = EncodeAhead(lambda s: float(s.sum()))
+    other = EncodeAhead(lambda s: float(s.sum() if isinstance(s, np.ndarray) else s.samples.sum()))
     other.offer(first)
     assert other.result(second) == 8.0  # never offered: encoded on the spot
 

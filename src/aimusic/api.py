@@ -238,7 +238,12 @@ def finish(audio: str | Path, *, output: str | Path | None = None, output_dir: s
         from aimusic.output.files import staged_encode
 
         ahead = EncodeAhead(*staged_encode(out_path, source_rate, out_fmt))
-    samples, rate, report = chain(on_candidate=ahead.offer if ahead else None)
+    try:
+        samples, rate, report = chain(on_candidate=ahead.offer if ahead else None)
+    except BaseException:
+        if ahead:
+            ahead.close()  # stops the encode following the limiter, leaves no staged file
+        raise
     encoded = ahead.result(samples) if ahead else None
     report["encode"] = write_audio_file(out_path, samples, rate, out_fmt, ceiling, target_lufs=loudness,
                                         retarget=lambda lo, co: chain(lo, co)[0], encoded=encoded)

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from aimusic.audio.io import db_to_gain, gain_to_db
+from aimusic.audio.io import GrowingSamples, db_to_gain, gain_to_db
 
 # BS.1770-4 Annex 2, Table 1: the 4-phase, 12-taps-per-phase interpolation filter (reference only).
 _PHASE_0 = [0.0017089843750, 0.0109863281250, -0.0196533203125, 0.0332031250000, -0.0594482421875,
@@ -41,6 +41,7 @@ _TAPS = 32                # one window of samples serves both meters: x[n-15 .. 
 _CENTER = 15
 _BLOCK = 256                # frames per block: the unit that is interpolated or skipped whole
 _CHUNK_FRAMES = 1 << 17
+_PROGRESS_FRAMES = 1 << 16  # when someone waits on the envelope's front: smaller steps, sooner
 _MARGIN = 16
 _ROW = 32                 # frames per row of the block-Toeplitz product
 
@@ -135,7 +136,8 @@ def _interpolated_max(windows: np.ndarray, matrix: np.ndarray, columns: int) -> 
 
 
 def true_peak_envelope(samples: np.ndarray, sample_rate: int, *, floor: float = 0.0,
-                       within: np.ndarray | None = None, frame_peaks: np.ndarray | None = None) -> np.ndarray:
+                       within: np.ndarray | None = None, frame_peaks: np.ndarray | None = None,
+                       on_progress=None) -> np.ndarray:
     """Per frame (max over channels) the largest |value| either meter reads between this frame
     and the next (the frame's own sample included), float32 [frames].
 
@@ -143,11 +145,15 @@ def true_peak_envelope(samples: np.ndarray, sample_rate: int, *, floor: float = 
     their frames hold the plain sample magnitude, which is below `floor` there anyway. With
     `within` (bool per frame), only blocks holding a True frame are measured: frames of the
     other blocks read 0. `frame_peaks`: `_frame_abs_max(samples)`, when already computed.
+    `on_progress(envelope, done)`: called as the work moves front to back, with the array being
+    filled (the one returned, [frames]) and the count of leading frames whose values are final.
     """
     frames = samples.shape[1]
     blocks = -(-frames // _BLOCK)
     full = np.zeros(blocks * _BLOCK, np.float32)
+    done = _Progress(on_progress, full[:frames])
     if frames == 0:
+        done(0)
         return full
     marked = None
     if within is not None:
@@ -163,50 +169,86 @@ def true_peak_envelope(samples: np.ndarray, sample_rate: int, *, floor: float = 
             full[lo:hi] = _frame_abs_max(samples[:, lo:hi])
     elif frame_peaks is not None:
         full[:frames] = frame_peaks
-    else:
-        full[:frames] = _frame_abs_max(samples)
+    filled = frames if (marked is not None or frame_peaks is not None) else 0  # magnitudes known so far
     matrix, bound_factor = _toeplitz(sample_rate)
     columns = matrix.shape[1] // _ROW
-    if columns == 0 or not meter_bank(sample_rate)[0].size:
-        return full[:frames]
+    interpolate = columns > 0 and meter_bank(sample_rate)[0].size > 0
     view = full.reshape(blocks, _BLOCK)
     reach = _MARGIN + _ROW
-    core = view.max(axis=1)
-    left = np.concatenate([[0.0], view[:-1, -_MARGIN:].max(axis=1)])
-    right = np.concatenate([view[1:, :reach].max(axis=1), [0.0]])
     if blocks > 1 and reach > _BLOCK:  # pragma: no cover - constants keep reach inside one block
         raise AssertionError
-    bound = np.maximum(core, np.maximum(left, right)) * bound_factor
-    wanted = bound >= floor
-    if marked is not None:
-        wanted &= marked
-    candidates = np.flatnonzero(wanted)
-    if candidates.size == 0:
-        return full[:frames]
-    width = _MARGIN + _BLOCK + reach
-    offsets = np.arange(width) - _MARGIN
-    block_env = np.zeros((candidates.size, _BLOCK), np.float32)
-    per_chunk = max(1, _CHUNK_FRAMES // _BLOCK)  # a chunk at a time keeps the product in cache
-    for chunk in range(0, candidates.size, per_chunk):
-        chosen = candidates[chunk:chunk + per_chunk]
-        index = chosen[:, None] * _BLOCK + offsets[None, :]
-        outside = (index < 0) | (index >= frames)
-        clipped = np.clip(index, 0, frames - 1)
-        part = block_env[chunk:chunk + per_chunk]
-        for channel in range(samples.shape[0]):
-            data = np.asarray(samples[channel], dtype=np.float32)
-            windows = data[clipped]
-            if outside.any():
-                windows[outside] = 0.0
-            np.maximum(part, _interpolated_max(windows, matrix, columns), out=part)
-            if chosen[0] == 0:
-                # ffmpeg mirrors the first samples into its filter history: x[-n] = x[n]
-                mirrored = windows[:1].copy()
-                head = min(_MARGIN, frames - 1)
-                mirrored[0, _MARGIN - head:_MARGIN] = data[1:head + 1][::-1]
-                np.maximum(part[:1], _interpolated_max(mirrored, matrix, columns), out=part[:1])
-    view[candidates] = np.maximum(view[candidates], block_env)
+    offsets = np.arange(_MARGIN + _BLOCK + reach) - _MARGIN
+    # a span of blocks at a time keeps the product in cache and lets `on_progress` hear early
+    span = max(1, (_CHUNK_FRAMES if on_progress is None else _PROGRESS_FRAMES) // _BLOCK)
+    left_edge = 0.0  # the magnitudes just before a span, as they were before their span was interpolated
+    # one buffer for every span: a fresh half-megabyte array per span costs its page faults each time
+    scratch = None
+    for b0 in range(0, blocks, span):
+        b1 = min(blocks, b0 + span)
+        upto = min(frames, (b1 + 1) * _BLOCK)  # the next block's first frames bound this span's last
+        if filled < upto:
+            full[filled:upto] = _frame_abs_max(samples[:, filled:upto])
+            filled = upto
+        if not interpolate:
+            done(b1 * _BLOCK)
+            continue
+        rows = view[b0:b1]
+        core = rows.max(axis=1)
+        left = np.concatenate([[left_edge], rows[:-1, -_MARGIN:].max(axis=1)])
+        right = view[b0 + 1:b1 + 1, :reach].max(axis=1)
+        if b1 == blocks:
+            right = np.concatenate([right, [0.0]])
+        left_edge = float(rows[-1, -_MARGIN:].max())
+        bound = np.maximum(core, np.maximum(left, right)) * bound_factor
+        wanted = bound >= floor
+        if marked is not None:
+            wanted &= marked[b0:b1]
+        chosen = b0 + np.flatnonzero(wanted)
+        if chosen.size:
+            if scratch is None:
+                scratch = np.empty((span, _BLOCK), np.float32)
+            part = _interpolate_blocks(samples, chosen, offsets, matrix, columns, scratch[:chosen.size])
+            view[chosen] = np.maximum(view[chosen], part)
+        done(b1 * _BLOCK)
+    done(frames)
     return full[:frames]
+
+
+def _interpolate_blocks(samples: np.ndarray, chosen: np.ndarray, offsets: np.ndarray, matrix: np.ndarray,
+                        columns: int, part: np.ndarray) -> np.ndarray:
+    """Into `part` [len(chosen), BLOCK]: per frame of each chosen block, the largest |value| over
+    channels of the meters' interpolated points after that frame."""
+    frames = samples.shape[1]
+    index = chosen[:, None] * _BLOCK + offsets[None, :]
+    outside = (index < 0) | (index >= frames)
+    clipped = np.clip(index, 0, frames - 1)
+    part.fill(0.0)
+    for channel in range(samples.shape[0]):
+        data = np.asarray(samples[channel], dtype=np.float32)
+        windows = data[clipped]
+        if outside.any():
+            windows[outside] = 0.0
+        np.maximum(part, _interpolated_max(windows, matrix, columns), out=part)
+        if chosen[0] == 0:
+            # ffmpeg mirrors the first samples into its filter history: x[-n] = x[n]
+            mirrored = windows[:1].copy()
+            head = min(_MARGIN, frames - 1)
+            mirrored[0, _MARGIN - head:_MARGIN] = data[1:head + 1][::-1]
+            np.maximum(part[:1], _interpolated_max(mirrored, matrix, columns), out=part[:1])
+    return part
+
+
+class _Progress:
+    """Calls `on_progress(envelope, done)` when `done` moved (and not at all without a callback)."""
+
+    def __init__(self, on_progress, envelope: np.ndarray) -> None:
+        self.on_progress, self.envelope, self.done = on_progress, envelope, -1
+
+    def __call__(self, done: int) -> None:
+        done = min(done, self.envelope.size)
+        if self.on_progress is not None and done > self.done:
+            self.done = done
+            self.on_progress(self.envelope, done)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -275,54 +317,52 @@ def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float =
     shift) and is computed only around the frames that need it; everything else is left
     bit-identical. A final check re-measures the true peak where the gain moved and, if the
     gain's own movement pushed an interpolated value over, tightens the ceiling and runs again.
-    `on_candidate(out)`: called with each pass's output before that check (it is not changed
-    afterwards; an encode can start on it). `owned`: `samples` may be modified in place (the
-    caller made it and keeps no other use of it), which spares a copy on the first pass.
-    `edits`: a list that receives the frame ranges the returned samples differ from the input in.
+
+    `on_candidate(growing)`: called as each pass starts with its output as `io.GrowingSamples`:
+    the first pass works front to back while it measures, and its frames become final as it
+    goes, so an encode can follow them (`io.write_audio`); a pass's output is never changed
+    once offered. `owned`: `samples` may be modified in place (the caller made it and keeps no
+    other use of it), which spares a copy. `edits`: a list that receives the frame ranges the
+    returned samples differ from the input in.
     """
     ceiling = db_to_gain(ceiling_dbtp)
     frames = samples.shape[1]
     attack = max(1, int(round(lookahead_ms * 1e-3 * sample_rate)))
     release = max(attack, int(round(release_ms * 1e-3 * sample_rate)))
     target = ceiling * db_to_gain(-0.02)  # a hair of margin so one pass nearly always suffices
-    # floor <= the sample peak makes the envelope's max the exact true peak as well
-    frame_peaks = _frame_abs_max(samples) if frames else np.zeros(0, np.float32)
-    peak = float(frame_peaks.max()) if frames else 0.0
-    envelope = true_peak_envelope(samples, sample_rate, floor=min(target, peak), frame_peaks=frame_peaks)
-    del frame_peaks
+    first = _FirstPass(samples, sample_rate, target, ceiling, attack, release, owned=owned,
+                       on_candidate=on_candidate)
+    envelope = first.run()
+    out = first.out if first.out is not None else samples
     before = float(envelope.max()) if envelope.size else 0.0
+    if before < target:  # blocks under `target` were not interpolated: measure the true peak itself
+        before = true_peak(samples, sample_rate)
     report = {"ceiling_dbtp": ceiling_dbtp, "input_true_peak_dbtp": _db(before), "max_reduction_db": 0.0,
               "limited_frames": 0, "passes": 0, "true_peak_dbtp": _db(before)}
-    if before <= ceiling:
-        return samples, report
-    reach = 2 * (attack + release) + 2  # how far a reduction's gain curve can spread
-    out = samples
-    kept: list[tuple[int, int, np.ndarray]] = []
+    if before <= ceiling:  # nothing was applied: the first pass waits until an over is certain
+        return out, report
+    segments, touched, smallest_gain, limited = first.segments, first.touched, first.smallest_gain, first.limited
+    kept = first.kept
     for attempt in range(6):
-        segments = _segments(envelope > target, reach, frames)
-        if owned and attempt == 0:
-            # limit in place; keep what the segments held, should another pass need the input
-            kept = [(start, stop, samples[:, start:stop].copy()) for start, stop in segments]
-            out = samples
-        else:
+        if attempt:
+            segments = _segments(envelope > target, first.reach, frames)
             if kept:  # the input again, in a new array: the one offered before is left as it was
                 samples = samples.copy()
                 for start, stop, held in kept:
                     samples[:, start:stop] = held
                 kept = []
             out = samples.copy()
-        touched = np.zeros(frames, bool)
-        smallest_gain = 1.0
-        limited = 0
-        for start, stop in segments:
-            gain = _limit_gain(envelope[start:stop], target, attack, release)
-            out[:, start:stop] *= gain.astype(np.float32)[None, :]
-            touched[start:stop] = True
-            smallest_gain = min(smallest_gain, float(gain.min()))
-            limited += int(np.count_nonzero(gain < 0.9999))
+            touched = np.zeros(frames, bool)
+            smallest_gain, limited = 1.0, 0
+            for start, stop in segments:
+                gain = _limit_gain(envelope[start:stop], target, attack, release)
+                out[:, start:stop] *= gain.astype(np.float32)[None, :]
+                touched[start:stop] = True
+                smallest_gain = min(smallest_gain, float(gain.min()))
+                limited += int(np.count_nonzero(gain < 0.9999))
+            if on_candidate is not None:
+                on_candidate(GrowingSamples.complete(out))
         report["passes"] = attempt + 1
-        if on_candidate is not None:
-            on_candidate(out)
         # untouched frames keep their measured envelope; re-measure only where the gain moved
         checked = true_peak_envelope(out, sample_rate, floor=0.0, within=touched)
         after = max(float(envelope[~touched].max(initial=0.0)), float(checked[touched].max(initial=0.0)))
@@ -333,7 +373,7 @@ def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float =
         out = (out * (ceiling / after) * db_to_gain(-0.01)).astype(np.float32)
         after = true_peak(out, sample_rate)
         if on_candidate is not None:
-            on_candidate(out)
+            on_candidate(GrowingSamples.complete(out))
         segments = None  # the whole file changed
     if edits is not None:
         edits[:] = [(0, frames)] if segments is None else segments
@@ -341,6 +381,105 @@ def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float =
     report["limited_frames"] = limited
     report["true_peak_dbtp"] = _db(after)
     return out, report
+
+
+class _FirstPass:
+    """The limiter's first pass, run front to back while the envelope is measured.
+
+    Its segments are exactly `_segments(envelope > target, reach, frames)`: a group of over
+    frames is closed once the envelope is known far enough past its last over frame that no
+    later one could join it. A closed segment's gain is applied as soon as limiting is certain
+    (some frame is over the ceiling itself: below that the input is returned untouched), and the
+    frames before the first segment still open or unapplied are final (`GrowingSamples`).
+    """
+
+    def __init__(self, samples: np.ndarray, sample_rate: int, target: float, ceiling: float, attack: int,
+                 release: int, *, owned: bool, on_candidate) -> None:
+        self.samples, self.rate = samples, sample_rate
+        self.target, self.ceiling, self.attack, self.release = target, ceiling, attack, release
+        self.frames = samples.shape[1]
+        self.reach = 2 * (attack + release) + 2  # how far a reduction's gain curve can spread
+        self.owned = owned
+        # the output: the input itself when owned; else a copy, made up front only if it is offered
+        self.out = samples if owned else (samples.copy() if on_candidate is not None else None)
+        self.growing = GrowingSamples(self.out) if on_candidate is not None else None
+        self.on_candidate = on_candidate
+        self.measured = 0
+        self.certain = False
+        self.open: tuple[int, int] | None = None  # (first, last) over frame of the group still growing
+        self.queued: list[tuple[int, int]] = []  # closed segments not applied yet
+        self.segments: list[tuple[int, int]] = []
+        self.kept: list[tuple[int, int, np.ndarray]] = []  # owned: what the applied segments held
+        self.touched = np.zeros(self.frames, bool)
+        self.smallest_gain, self.limited = 1.0, 0
+
+    def run(self) -> np.ndarray:
+        if self.growing is not None:
+            self.on_candidate(self.growing)
+        try:
+            # frames under `target` by the bound are never over it: only the rest is interpolated
+            return true_peak_envelope(self.samples, self.rate, floor=self.target, on_progress=self._progress)
+        except BaseException:
+            if self.growing is not None:
+                self.growing.abandon()
+            raise
+
+    def _progress(self, envelope: np.ndarray, done: int) -> None:
+        new = envelope[self.measured:done]
+        if new.size:
+            if not self.certain and float(new.max()) > self.ceiling:
+                self.certain = True
+            self._group(np.flatnonzero(new > self.target) + self.measured)
+        self.measured = done
+        if self.open is not None and (self.open[1] + 2 * self.reach < done or done >= self.frames):
+            self._queue(*self.open)
+            self.open = None
+        if self.certain:
+            for start, stop in self.queued:
+                self._apply(envelope, start, stop)
+            self.queued = []
+        if self.growing is None:
+            return
+        if done >= self.frames and not self.certain:
+            self.growing.extend_to(self.frames)  # nothing is over the ceiling: the input is the output
+            return
+        frontier = self.frames if done >= self.frames else done - self.reach
+        if self.open is not None:
+            frontier = min(frontier, self.open[0] - self.reach)
+        if self.queued:
+            frontier = min(frontier, self.queued[0][0])
+        self.growing.extend_to(max(0, frontier))
+
+    def _group(self, over: np.ndarray) -> None:
+        """Add over frames (ascending, all after the earlier ones) to the groups."""
+        if over.size == 0:
+            return
+        gaps = np.flatnonzero(np.diff(over) > 2 * self.reach)
+        groups = list(zip(np.concatenate([over[:1], over[gaps + 1]]).tolist(),
+                          np.concatenate([over[gaps], over[-1:]]).tolist()))
+        if self.open is not None:
+            if groups[0][0] - self.open[1] <= 2 * self.reach:
+                groups[0] = (self.open[0], groups[0][1])
+            else:
+                groups.insert(0, self.open)
+        self.open = groups.pop()  # the last group may still grow
+        for first, last in groups:
+            self._queue(first, last)
+
+    def _queue(self, first: int, last: int) -> None:
+        self.queued.append((max(0, first - self.reach), min(self.frames, last + self.reach + 1)))
+
+    def _apply(self, envelope: np.ndarray, start: int, stop: int) -> None:
+        gain = _limit_gain(envelope[start:stop], self.target, self.attack, self.release)
+        if self.out is None:
+            self.out = self.samples.copy()
+        if self.owned:  # kept should another pass need the input
+            self.kept.append((start, stop, self.samples[:, start:stop].copy()))
+        self.out[:, start:stop] *= gain.astype(np.float32)[None, :]
+        self.touched[start:stop] = True
+        self.smallest_gain = min(self.smallest_gain, float(gain.min()))
+        self.limited += int(np.count_nonzero(gain < 0.9999))
+        self.segments.append((start, stop))
 
 
 def _db(value: float) -> float:
