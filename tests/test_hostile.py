@@ -603,3 +603,47 @@ def test_a_trickling_body_is_a_stall_once_it_has_started(monkeypatch):
         for _ in range(20):
             clock[0] += 1.0
             trickle.add(1)
+
+
+def test_a_comfyui_answer_is_read_under_a_cap(monkeypatch):
+    """A 'ComfyUI server' whose /object_info never ends is the server's fault (69), read no
+    further than the cap; a normal answer still reads."""
+    import http.server
+    import threading
+
+    from aimusic.engines.comfyui import client as comfy_client
+    from aimusic.errors import UpstreamError
+
+    monkeypatch.setattr(comfy_client, "MAX_ANSWER_BYTES", 1024**2)
+    sent = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            endless = self.path.startswith("/object_info")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            try:
+                if not endless:
+                    self.wfile.write(b'{"system": {"comfyui_version": "0.3.1"}}')
+                    return
+                self.wfile.write(b'{"KSampler": "')
+                for _ in range(64):  # 64 MiB unless the client stops reading
+                    self.wfile.write(b"x" * 1024**2)
+                    sent.append(1)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with comfy_client.ComfyClient(f"http://127.0.0.1:{server.server_port}") as comfy:
+            assert comfy.version() == "0.3.1"
+            with pytest.raises(UpstreamError, match="over 1 MiB") as caught:
+                comfy.object_info()
+        assert caught.value.exit_code == 69 and len(sent) < 32
+    finally:
+        server.shutdown()

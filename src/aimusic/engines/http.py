@@ -429,9 +429,15 @@ class StallWatch:
 
 
 def _bounded_answer(client: httpx.Client, method: str, url: str, call: HttpCall, **kwargs: Any) -> httpx.Response:
-    """`client.request`, with the body read under a size cap (MAX_ANSWER_BYTES) and a time cap
+    return bounded_request(client, method, url, f"{call.provider} {call.action}", **kwargs)
+
+
+def bounded_request(client: httpx.Client, method: str, url: str, what: str, *,
+                    max_bytes: int = MAX_ANSWER_BYTES, **kwargs: Any) -> httpx.Response:
+    """`client.request`, with the body read under a size cap (`max_bytes`) and a time cap
     (MAX_ANSWER_SECONDS): a hostile or broken server cannot fill memory or hold the call open by
-    trickling. httpx's own timeouts bound each read, not the whole body, hence this loop."""
+    trickling. httpx's own timeouts bound each read, not the whole body, hence this loop.
+    `what` names the call in the error ("ElevenLabs status")."""
     import httpx
 
     request = client.build_request(method, url, **kwargs)
@@ -440,12 +446,10 @@ def _bounded_answer(client: httpx.Client, method: str, url: str, call: HttpCall,
     try:
         for chunk in streamed.iter_bytes(CHUNK_BYTES):
             size += len(chunk)
-            if size > MAX_ANSWER_BYTES:
-                raise UpstreamError(f"{call.provider} {call.action}: the answer is over "
-                                    f"{MAX_ANSWER_BYTES // 1024**2} MiB (not an API answer)")
+            if size > max_bytes:
+                raise UpstreamError(f"{what}: the answer is over {max_bytes // 1024**2} MiB (not an API answer)")
             if time.monotonic() - started > MAX_ANSWER_SECONDS:
-                raise UpstreamError(f"{call.provider} {call.action}: the answer took over "
-                                    f"{MAX_ANSWER_SECONDS:g} s to arrive")
+                raise UpstreamError(f"{what}: the answer took over {MAX_ANSWER_SECONDS:g} s to arrive")
             body.append(chunk)
     finally:
         streamed.close()

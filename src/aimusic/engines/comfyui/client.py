@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 
-from aimusic.engines.http import status_error, transport_error, transport_faults
+from aimusic.engines.http import bounded_request, status_error, transport_error, transport_faults
 from aimusic.errors import InputError, NotConfiguredError, UpstreamError
 
 if TYPE_CHECKING:
@@ -30,6 +30,9 @@ UPLOAD_SUBFOLDER = "aimusic"
 # statuses whose meaning is the same on every service (the rest are route-specific here)
 SHARED_STATUSES = frozenset({401, 402, 403, 408, 429})
 DOWNLOAD_CHUNK = 1 << 16
+# the largest JSON answer read (audio is a download, capped on its own): a full /object_info of an
+# install with many node packs runs to a few MiB, so this is well above any real answer
+MAX_ANSWER_BYTES = 64 * 1024**2
 
 
 def normalise_url(url: str) -> str:
@@ -74,7 +77,8 @@ class ComfyClient:
     # -- plumbing --------------------------------------------------------------------------
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self.http.request(method, path, **kwargs)
+            response = bounded_request(self.http, method, path, f"the ComfyUI server at {self.where} {path}",
+                                       max_bytes=MAX_ANSWER_BYTES, **kwargs)
         except transport_faults() as exc:
             raise self.fault(exc, f"{method} {path}") from None
         if response.is_redirect:
