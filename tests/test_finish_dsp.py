@@ -286,7 +286,7 @@ def test_naive_cuts_of_sustained_music_are_not_seamless():
 
 @pytest.fixture(scope="module")
 def analysis_warm():
-    """librosa compiles with numba on first use; pay it once per module."""
+    """The beat grid's first call builds its filter banks; pay it once per module."""
     from aimusic.audio.loop import beat_grid
 
     beat_grid(music_like(4, 22050), 22050)

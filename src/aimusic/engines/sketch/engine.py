@@ -44,7 +44,7 @@ class SketchEngine(Engine):
 
     @classmethod
     def versions(cls) -> dict[str, str]:
-        return package_versions(("numpy", "scipy", "pretty_midi", "midirenderer", "librosa"))
+        return package_versions(("numpy", "scipy", "pretty_midi", "midirenderer"))
 
     def run(self, model: Any, request: Any, ctx: RunContext, sink: Any) -> EngineResult:
         if model.task == "generate":
