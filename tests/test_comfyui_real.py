@@ -3,7 +3,7 @@
 Build one on a CPU machine with ../shared/tools/comfyui/setup.sh (tiny ACE-Step 1.5 files under
 the template names) and add an empty `models/checkpoints/ace_step_v1_3.5b.safetensors` so the v1
 graphs validate (v1 cannot be made tiny: it validates, then fails at load), and run
-`python tests/tools/make_tiny_lora.py COMFYUI/models` for the LoRA tests. See docs/readme/60-comfyui.md.
+`python tests/tools/make_tiny_lora.py COMFYUI/models` for the LoRA tests. See the README's ComfyUI section.
 """
 
 from __future__ import annotations
