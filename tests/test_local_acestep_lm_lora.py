@@ -145,7 +145,7 @@ def test_variations_get_one_code_string_each(cli, tiny_dir, tiny_lm, tmp_path):
     assert meta["lm"]["codes_per_take"] == [50, 50] and meta["think"]
 
 
-def test_lyrics_write_with_sections(cli, tiny_lm, tmp_path):
+def test_lyrics_write_with_sections(cli, tiny_lm, tmp_path, monkeypatch):
     res = cli("lyrics", "write", "a song about the last train home", "--language", "ja",
               "--sections", "verse,chorus,verse", "--lm-path", tiny_lm, "--seed", "4", "--json")
     assert res.code == 0, res.stderr
@@ -153,7 +153,7 @@ def test_lyrics_write_with_sections(cli, tiny_lm, tmp_path):
     lyrics = sample["lyrics"]
     headers = [line for line in lyrics.splitlines() if line.startswith("[")]
     assert headers == ["[Verse]", "[Chorus]", "[Verse]"]
-    assert sample["language"] == "ja"  # given: injected into the chain of thought
+    assert sample["language"] == "ja"  # given: injected into the chain of thought, and reported
     assert "<|audio_code_" not in lyrics and "<think>" not in lyrics
     out = tmp_path / "lyrics.txt"
     again = cli("lyrics", "write", "a song about the last train home", "--language", "ja",
@@ -162,6 +162,15 @@ def test_lyrics_write_with_sections(cli, tiny_lm, tmp_path):
     missing = cli("lyrics", "write", "an idea")
     assert missing.code == 78 and "aimusic models pull lm-1.7B" in missing.stderr
     assert cli("lyrics", "write", "idea", "--language", "xx", "--lm-path", tiny_lm).code == 64
+
+    # a genre vocabulary named but absent, or not text: one clear line, no traceback
+    monkeypatch.setenv("AIMUSIC_ACESTEP_GENRES", str(tmp_path / "nope.txt"))
+    absent = cli("lyrics", "write", "idea", "--lm-path", tiny_lm)
+    assert absent.code == 66 and "nope.txt" in absent.stderr and "Traceback" not in absent.stderr
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00pop")
+    monkeypatch.setenv("AIMUSIC_ACESTEP_GENRES", str(tmp_path / "bad.txt"))
+    bad = cli("lyrics", "write", "idea", "--lm-path", tiny_lm, "--seed", "1")
+    assert bad.code == 65 and "UTF-8" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_planner_has_the_lm_write_lyrics_for_a_vocal_song(cli, tiny_dir, tiny_lm, monkeypatch):

@@ -58,11 +58,17 @@ ENV_GENRES = "AIMUSIC_ACESTEP_GENRES"
 
 
 def find_genres(checkpoint: Path | None) -> Path | None:
-    """The genre vocabulary: $AIMUSIC_ACESTEP_GENRES, else genres_vocab.txt in the LM's folder."""
+    """The genre vocabulary: $AIMUSIC_ACESTEP_GENRES, else genres_vocab.txt in the LM's folder.
+    A named file that is not there is a mistake (66), not a reason to run without it."""
     named = os.environ.get(ENV_GENRES)
     if named:
         path = Path(named).expanduser()
-        return path if path.is_file() else None
+        if not path.is_file():
+            from aimusic.errors import InputFileError
+
+            raise InputFileError(f"{ENV_GENRES} {path}: no such file", field=ENV_GENRES,
+                                 hint="a genre vocabulary, one genre per line; unset it to run without one")
+        return path
     if checkpoint is not None and (Path(checkpoint) / GENRES_FILE).is_file():
         return Path(checkpoint) / GENRES_FILE
     return None
@@ -78,7 +84,15 @@ class Genres:
 
     @classmethod
     def read(cls, path: Path) -> "Genres":
-        return cls(Path(path).read_text(encoding="utf-8").splitlines())
+        from aimusic.errors import InputError, InputFileError
+
+        try:
+            return cls(Path(path).read_text(encoding="utf-8").splitlines())
+        except UnicodeDecodeError:
+            raise InputError(f"genre vocabulary {path}: not UTF-8 text", field=ENV_GENRES,
+                             hint="one genre per line, UTF-8") from None
+        except OSError as exc:
+            raise InputFileError(f"genre vocabulary {path}: {exc.strerror or exc}", field=ENV_GENRES) from None
 
     def has_prefix(self, prefix: str) -> bool:
         i = bisect.bisect_left(self.items, prefix)
@@ -103,7 +117,7 @@ class Vocabulary:
     """Everything the grammar needs from one tokenizer, computed once per loaded LM: every token's
     text, the audio-code ids, the value prefix trees, the forced tokens of fixed strings."""
 
-    def __init__(self, tokenizer: Any, genres_path: Path | None = None) -> None:
+    def __init__(self, tokenizer: Any, checkpoint: Path | None = None) -> None:
         self.tokenizer = tokenizer
         self.size = len(tokenizer)
         self.eos = tokenizer.eos_token_id
@@ -117,8 +131,9 @@ class Vocabulary:
         self.newline = self.encode("\n")[-1]
         self.backtick = self.encode("`")[-1]
         self.tries = {name: self._trie(name, values) for name, values in VALUES.items()}
-        self.genres_path = genres_path
+        self.checkpoint = checkpoint  # where a genres_vocab.txt may lie beside the weights
         self._genres: Genres | None = None
+        self._genres_key: tuple | None = None
         self._genre_index: tuple[dict[str, set[str]], dict[str, list[int]]] | None = None  # see _genre_tables
         self._genre_cache: dict[str, list[int]] = {}
         self._forced: dict[tuple[str, int], int] = {}
@@ -180,8 +195,14 @@ class Vocabulary:
     # -- genres --------------------------------------------------------------------------------
     @property
     def genres(self) -> Genres | None:
-        if self._genres is None and self.genres_path is not None:
-            self._genres = Genres.read(self.genres_path)
+        """The genre vocabulary, re-read when the file named or its mtime changes (as upstream's
+        hot reload), None without one."""
+        path = find_genres(self.checkpoint)
+        key = (str(path), path.stat().st_mtime_ns) if path is not None else None
+        if key != self._genres_key:
+            self._genres = Genres.read(path) if path is not None else None
+            self._genres_key = key
+            self._genre_cache.clear()
         return self._genres if self._genres is not None and self._genres.items else None
 
     def _genre_tables(self) -> tuple[dict[str, set[str]], dict[str, list[int]]]:
@@ -209,10 +230,10 @@ class Vocabulary:
         """What may follow the genre text written so far (upstream's _get_allowed_genres_tokens):
         tokens whose text keeps it a prefix of a genre, and the newline once it is a whole one."""
         prefix = written.lower().strip()
-        if prefix in self._genre_cache:
-            return self._genre_cache[prefix]
         genres = self.genres
         assert genres is not None
+        if prefix in self._genre_cache:
+            return self._genre_cache[prefix]
         if not genres.has_prefix(prefix):
             allowed = [self.newline]
         else:

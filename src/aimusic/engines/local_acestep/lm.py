@@ -27,7 +27,7 @@ from typing import Any, Callable
 # the value sets and the grammar live in grammar.py; callers and tests read them from here too
 from aimusic.engines.local_acestep.grammar import (BPM_RANGE, CAPTION_MAX_TOKENS, DURATION_RANGE, FIELDS,  # noqa: F401
                                                     KEYSCALES, LANGUAGES, MAX_AUDIO_CODE, TIME_SIGNATURES,
-                                                    Grammar, Vocabulary, find_genres)
+                                                    Grammar, Vocabulary)
 from aimusic.errors import Interrupted, NotConfiguredError
 
 # -- where the checkpoints are ---------------------------------------------------------------------
@@ -244,7 +244,7 @@ class LanguageModel:
         self.model = model.to(device).eval()
         params = inspect.signature(self.model.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
-        self.vocab = Vocabulary(tokenizer, find_genres(None))
+        self.vocab = Vocabulary(tokenizer)
         return self
 
     def __init__(self, path: Path, device: str, dtype: Any) -> None:
@@ -263,7 +263,7 @@ class LanguageModel:
         params = inspect.signature(self.model.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
         self.device = device
-        self.vocab = Vocabulary(self.tokenizer, find_genres(self.path))
+        self.vocab = Vocabulary(self.tokenizer, self.path)
         self.name = self.path.name
 
     # one decoding loop: upstream's _generate_with_cfg_custom / _generate_with_constrained_decoding
