@@ -236,10 +236,10 @@ def bench_lm(cfg: dict, pipe, device: str, dtype, durations: list[float], args) 
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     from aimusic.engines.local_acestep import lm
-    from local_acestep_fixtures import build_tiny_lm
+    from local_acestep_fixtures import tiny_lm_tokenizer
 
     built = time.perf_counter()
-    tokenizer = build_tiny_lm(codes=lm.MAX_AUDIO_CODE + 1)[1]  # the real code-token count
+    tokenizer = tiny_lm_tokenizer(codes=lm.MAX_AUDIO_CODE + 1)  # the real code-token count
     vocab = max(151669 + lm.MAX_AUDIO_CODE + 1, len(tokenizer))  # Qwen3's text vocabulary + the codes
     torch.manual_seed(0)
     with torch.device(device):

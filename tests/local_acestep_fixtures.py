@@ -65,18 +65,26 @@ CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }
           "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
-def build_tiny_lm(codes: int = 64, seed: int = 0):
-    """A random-weight Qwen3 causal LM with the ACE-Step LM tokenizer layout: byte-level tokens,
-    ChatML specials, <think>/</think> and one <|audio_code_N|> token per code (the tiny pipeline's
-    FSQ codebook has 4*4*4 = 64), with a ChatML chat template. Fully offline."""
-    import torch
+def tiny_lm_tokenizer(codes: int = 64, words: tuple[str, ...] = ()):
+    """The ACE-Step LM tokenizer layout at toy size: byte-level tokens, ChatML specials,
+    <think>/</think>, one <|audio_code_N|> token per code, a ChatML chat template. `words` adds
+    BPE merges so each of them (and each of its prefixes) is one token, as Qwen's merges make
+    " G" or " major" one token: then "keyscale: G major" ends in the tokens " G", " major"."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
+    from transformers import PreTrainedTokenizerFast
 
-    torch.manual_seed(seed)
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     vocab = {tok: i for i, tok in enumerate(sorted(alphabet))}
-    raw = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    merges: list[tuple[str, str]] = []
+    to_bytes = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    for word in words:
+        (pieces, _), = to_bytes.pre_tokenize_str(word)
+        for i in range(2, len(pieces) + 1):
+            left, right = pieces[:i - 1], pieces[i - 1]
+            if left + right not in vocab:
+                vocab[left + right] = len(vocab)
+                merges.append((left, right))
+    raw = Tokenizer(models.BPE(vocab=vocab, merges=merges))
     raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     raw.decoder = decoders.ByteLevel()
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
@@ -84,11 +92,47 @@ def build_tiny_lm(codes: int = 64, seed: int = 0):
     raw.add_special_tokens(specials)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     tokenizer.chat_template = CHATML
+    return tokenizer
+
+
+# What the tiny LM's prior favours: a trained LM writes words, spaces, line breaks and "name:" in its
+# chain of thought and almost never a chat tag or an end token there (upstream's grammar leaves
+# those to the model). Everything else starts 6 logits lower, tags and end tokens 20 lower.
+LIKELY = "abcdefghijklmnopqrstuvwxyz \n:"
+
+
+def build_tiny_lm(codes: int = 64, seed: int = 0, prior: bool = True):
+    """A random-weight Qwen3 causal LM (tiny widths) with the tokenizer above. With `prior`, a
+    constant direction in the embeddings carries a per-token bias through to the logits (LIKELY
+    tokens high, tags and end tokens very low), on top of the random, context-dependent part, so
+    the free parts of upstream's grammar (caption, field names, genres) end as a trained model's
+    would. The logits still depend on the context (random attention and MLP weights)."""
+    import torch
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(seed)
+    tokenizer = tiny_lm_tokenizer(codes)
     config = Qwen3Config(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
                          num_key_value_heads=2, head_dim=8, vocab_size=len(tokenizer), max_position_embeddings=8192,
                          eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                         tie_word_embeddings=True)
-    return Qwen3ForCausalLM(config).eval(), tokenizer
+                         tie_word_embeddings=not prior)
+    model = Qwen3ForCausalLM(config).eval()
+    if prior:
+        bias = torch.full((len(tokenizer),), -3.0)
+        for ch in LIKELY:
+            bias[tokenizer.encode(ch)[0]] = 3.0
+        codes_ids = set(tokenizer.convert_tokens_to_ids([f"<|audio_code_{i}|>" for i in range(codes)]))
+        for i in tokenizer.all_special_ids + list(tokenizer.get_added_vocab().values()):
+            if i not in codes_ids:
+                bias[i] = -17.0
+        with torch.no_grad():
+            # dimension 0 is 1.0 in every embedding: it dominates the residual stream, so after the
+            # final RMSNorm it is about sqrt(hidden) for every position, and the lm_head's column 0
+            # turns it into `bias`; the other columns read the random, context-dependent rest
+            model.model.embed_tokens.weight[:, 0] = 1.0
+            model.lm_head.weight.normal_(0.0, 1.0)
+            model.lm_head.weight[:, 0] = bias / config.hidden_size ** 0.5
+    return model, tokenizer
 
 
 def save_tiny_lm(directory: str | Path) -> Path:
@@ -97,6 +141,66 @@ def save_tiny_lm(directory: str | Path) -> Path:
     model.save_pretrained(str(directory))
     tokenizer.save_pretrained(str(directory))
     return directory
+
+
+class ScriptedLM:
+    """A stand-in causal LM whose next-token logits come from a script: `script(text)` gets the
+    text generated so far and returns {token text or id: logit} (every other token 0). Both rows
+    of a guidance pair get the same logits, so guidance leaves them as they are. Drives the real
+    decoding loop (LanguageModel.decode) to show what upstream's grammar lets through."""
+
+    def __init__(self, tokenizer, script) -> None:
+        import torch
+
+        self.tokenizer, self.script = tokenizer, script
+        self.size = len(tokenizer)
+        self.prompt_len = 0
+        self.generated: list[int] = []
+        self.calls = 0
+        self.param = torch.nn.Parameter(torch.zeros(1))
+
+    # the few nn.Module methods LanguageModel uses
+    def to(self, device):
+        return self
+
+    def eval(self):
+        return self
+
+    def forward(self, input_ids=None, attention_mask=None, use_cache=True, logits_to_keep=1,
+                past_key_values=None, **_):
+        import torch
+        from types import SimpleNamespace
+
+        self.calls += 1
+        if past_key_values is None:  # a new decode: the prompt
+            self.prompt_len, self.generated = input_ids.shape[1], []
+        else:
+            self.generated.append(int(input_ids[0, -1]))
+        text = self.tokenizer.decode(self.generated, skip_special_tokens=False)
+        row = torch.zeros(self.size)
+        for key, value in self.script(text).items():
+            ids = [key] if isinstance(key, int) else self.tokenizer.encode(key, add_special_tokens=False)
+            row[ids[0]] = value
+        logits = row.expand(input_ids.shape[0], 1, self.size).clone()
+        return SimpleNamespace(logits=logits, past_key_values=object())
+
+    __call__ = forward
+
+
+def teacher(tokenizer, target: str, fallback: str = "\n", strength: float = 30.0, override=None):
+    """A script that writes `target`: while the text so far follows it, it pushes the longest token
+    whose text continues it (so merged tokens such as " rock" are used); off the target it pushes
+    `fallback`. `override(text)` may return pushes of its own (what the model "wants" instead)."""
+    texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+
+    def script(text: str) -> dict:
+        if override is not None and (wanted := override(text)):
+            return wanted
+        rest = target[len(text):] if target.startswith(text) else ""
+        best = max((i for i, t in enumerate(texts) if t and rest.startswith(t)), key=lambda i: len(texts[i]),
+                   default=None)
+        return {best: strength} if best is not None else {fallback: strength}
+    return script
 
 
 def save_tiny_lora(path: str | Path, transformer, seed: int = 1, rank: int = 2, upstream_keys: bool = False) -> Path:

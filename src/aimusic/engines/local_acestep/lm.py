@@ -3,9 +3,9 @@
 Upstream runs a Qwen3-based causal LM before the DiT: phase 1 writes a chain of thought holding
 the metadata the caption leaves out (bpm, a rewritten caption, duration, key, language, time
 signature); phase 2 writes one audio-code token per 200 ms that the DiT is conditioned on. Its
-"sample creation" writes a caption and lyrics from an idea. The prompt format, sampling settings
-and decoding grammar below follow ACE-Step 1.5's published source; docs/acestep15-lm.md lists
-each fact and where it comes from, and says where we differ.
+"sample creation" writes a caption and lyrics from an idea. The prompt format and sampling
+settings below, and the decoding grammar (grammar.py), follow ACE-Step 1.5's published source;
+docs/acestep15-lm.md lists each fact and where it comes from, and says where we differ.
 
 Why hand-written: transformers' `generate` cannot run upstream's decoding (classifier-free
 guidance over a [conditional, unconditional] pair, a grammar whose state moves with every token,
@@ -24,6 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+# the value sets and the grammar live in grammar.py; callers and tests read them from here too
+from aimusic.engines.local_acestep.grammar import (BPM_RANGE, CAPTION_MAX_TOKENS, DURATION_RANGE, FIELDS,  # noqa: F401
+                                                    KEYSCALES, LANGUAGES, MAX_AUDIO_CODE, TIME_SIGNATURES,
+                                                    Grammar, Vocabulary)
 from aimusic.errors import Interrupted, NotConfiguredError
 
 # -- where the checkpoints are ---------------------------------------------------------------------
@@ -82,20 +86,11 @@ def pull_lm(size: str) -> Path:
 LM_INSTRUCTION = "Generate audio semantic tokens based on the given conditions:"
 INSPIRED_INSTRUCTION = "Expand the user's input into a more detailed and specific musical description:"
 NO_INPUT = "NO USER INPUT"
-BPM_RANGE = (30, 300)
-DURATION_RANGE = (10, 600)
-TIME_SIGNATURES = ("2", "3", "4", "6")
-LANGUAGES = ("ar", "az", "bg", "bn", "ca", "cs", "da", "de", "el", "en", "es", "fa", "fi", "fr", "he", "hi",
-             "hr", "ht", "hu", "id", "is", "it", "ja", "ko", "la", "lt", "ms", "ne", "nl", "no", "pa", "pl",
-             "pt", "ro", "ru", "sa", "sk", "sr", "sv", "sw", "ta", "te", "th", "tl", "tr", "uk", "ur", "vi",
-             "yue", "zh", "unknown")
-KEYSCALES = tuple(f"{n}{a} {m}" for n in "ABCDEFG" for a in ("", "#", "b", "♯", "♭") for m in ("major", "minor"))
 CODES_PER_SECOND = 5
-MAX_AUDIO_CODE = 63999
-CAPTION_MAX_TOKENS = 512
-CODE_RE = re.compile(r"^<\|audio_code_(\d+)\|>$")
-# the chain-of-thought field order upstream's grammar writes (genres is skipped in generation)
-FIELDS = ("bpm", "caption", "duration", "keyscale", "language", "timesignature")
+# upstream's PyTorch backend: max_model_len 4096, and a generation without a duration target
+# (metadata, sample creation) may write up to max_model_len - 64 tokens; so may the codes phase
+MAX_MODEL_LEN = 4096
+MAX_NEW_TOKENS = MAX_MODEL_LEN - 64
 
 
 @dataclass(frozen=True)
@@ -180,21 +175,35 @@ def format_cot(metadata: dict[str, Any]) -> str:
 
 
 def parse_output(text: str) -> tuple[dict[str, Any], str]:
-    """(metadata, audio codes) from LM text: `key: value` lines inside <think>, YAML continuation
-    lines (indented) joined to the value with single spaces, as upstream's parse_lm_output does."""
+    """(metadata, audio codes) from LM text, as upstream's parse_lm_output: `key: value` lines
+    inside <think> (or, without the closing tag, everything before the codes: phase 1 ends with EOS
+    in its place), tag lines skipped, indented lines continue the value. The caption's lines are
+    joined with single spaces (postprocess_caption); bpm and duration become ints when they parse."""
     codes = "".join(re.findall(r"<\|audio_code_\d+\|>", text))
-    match = re.search(r"<think>(.*?)</think>", text, re.DOTALL)
-    body = match.group(1).strip() if match else text.split("<|audio_code_")[0].strip()
+    body = ""
+    for pattern in (r"<think>(.*?)</think>", r"<reasoning>(.*?)</reasoning>"):
+        match = re.search(pattern, text, re.DOTALL)
+        if match:
+            body = match.group(1).strip()
+            break
+    if not body:
+        body = text.split("<|audio_code_")[0].strip()
     metadata: dict[str, Any] = {}
     key, lines = None, []
 
     def flush() -> None:
-        if key in FIELDS + ("genres",) and lines:
-            value = " ".join(s.strip() for s in "\n".join(lines).split("\n") if s.strip())
-            if key in ("bpm", "duration"):
-                metadata[key] = int(value) if value.isdigit() else value
-            else:
-                metadata[key] = value
+        if key not in FIELDS + ("genres",) or not lines:
+            return
+        value = "\n".join(lines)
+        if key == "caption":
+            metadata[key] = " ".join(s.strip() for s in value.split("\n") if s.strip())
+        elif key in ("bpm", "duration"):
+            try:
+                metadata[key] = int(value.strip())
+            except ValueError:
+                metadata[key] = value.strip()
+        else:
+            metadata[key] = value.strip()
 
     for line in body.split("\n"):
         if line.strip().startswith("<"):
@@ -216,200 +225,6 @@ def lyrics_after_thought(text: str) -> str:
         return ""
     after = re.sub(r"^#\s*Lyri[c|cs]?\s*\n", "", text[match.end():].strip(), flags=re.IGNORECASE)
     return re.sub(r"<\|im_end\|>\s*$", "", after).strip()
-
-
-# -- the decoding grammar (constrained_logits_processor.py) ----------------------------------------
-
-class Vocabulary:
-    """Token texts and classes of one tokenizer, computed once per loaded LM."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        self.tokenizer = tokenizer
-        self._tensors: dict[str, Any] = {}
-        self.size = len(tokenizer)
-        self.eos = tokenizer.eos_token_id
-        self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos
-        self.codes: list[int] = []
-        for text, idx in tokenizer.get_vocab().items():
-            found = CODE_RE.match(text)
-            if found and int(found.group(1)) <= MAX_AUDIO_CODE:
-                self.codes.append(idx)
-        self.codes.sort()
-        self.added = set(tokenizer.all_special_ids) | set(tokenizer.get_added_vocab().values())
-        special = self.added | set(self.codes)
-        ids = [i for i in range(self.size) if i not in special]
-        texts = tokenizer.batch_decode([[i] for i in ids])
-        self.text = dict(zip(ids, texts))  # plain tokens only: what free and choice fields may use
-        # free text (caption, lyrics): no audio codes, no code fences (upstream), no chat/think tags
-        self.banned_free_all = sorted(set(self.codes) | {i for i, t in self.text.items() if "`" in t}
-                                      | (self.added - {self.eos}))
-
-    def tensor(self, name: str) -> Any:
-        """Index tensors the grammar hands out every step (built once: tens of thousands of ids)."""
-        cached = self._tensors.get(name)
-        if cached is None:
-            import torch
-
-            ids = {"codes": self.codes, "codes+eos": self.codes + [self.eos], "free": self.banned_free_all,
-                   "free+eos": self.banned_free_all + [self.eos]}[name]
-            cached = self._tensors[name] = torch.tensor(ids, dtype=torch.long)
-        return cached
-
-    def encode(self, text: str) -> list[int]:
-        return self.tokenizer.encode(text, add_special_tokens=False)
-
-    def choice_candidates(self, options: list[str]) -> dict[int, str]:
-        chars = set("".join(options))
-        longest = max(len(o) for o in options)
-        return {i: t for i, t in self.text.items() if t and len(t) <= longest and set(t) <= chars}
-
-
-class Grammar:
-    """Which tokens may come next, step by step: fixed text is forced token by token (the
-    tokenizer's own encoding), a choice field allows any token that keeps the text a prefix of one
-    of its values (value + newline), free text bans audio codes, code fences and specials.
-
-    Phase "cot": `<think>` + the fields in upstream's order + `</think>`, then stop. A field the
-    user gave is injected whole. Phase "codes": only audio codes and EOS; EOS blocked until the
-    target count, then forced. Phase "sample": the chain of thought, then lyrics (optionally one
-    forced `[Section]` header per section, each section ended by a blank line), then EOS.
-    """
-
-    def __init__(self, vocab: Vocabulary, phase: str, *, given: dict[str, Any] | None = None,
-                 target_codes: int | None = None, sections: list[str] | None = None,
-                 section_tokens: int = 160) -> None:
-        self.v, self.phase = vocab, phase
-        self.given = {k: v for k, v in (given or {}).items() if v is not None}
-        self.target_codes, self.codes_done = target_codes, 0
-        self.sections, self.section_tokens = list(sections or []), section_tokens
-        self.done = False
-        self.plan: list[tuple[str, Any]] = []  # ("force", ids) | ("choice", options) | ("free", ...)
-        if phase in ("cot", "sample"):
-            self._plan_thought()
-        if phase == "sample":
-            self._plan_lyrics()
-        self._step: tuple[str, Any] | None = None
-        self._acc = ""
-        self._count = 0
-        self._next()
-
-    # the plan: a queue of segments
-    def _force(self, text: str) -> None:
-        self.plan.append(("force", list(self.v.encode(text))))
-
-    def _plan_thought(self) -> None:
-        self.plan.append(("force", [self.v.tokenizer.convert_tokens_to_ids("<think>")]))
-        self._force("\n")
-        for name in FIELDS:
-            if name in self.given:
-                self._force(f"{name}: {self.given[name]}\n")
-                continue
-            self._force(f"{name}:")
-            if name == "caption":
-                self.plan.append(("free_line", CAPTION_MAX_TOKENS))
-            elif name == "bpm":
-                self.plan.append(("choice", [f" {b}\n" for b in range(BPM_RANGE[0], BPM_RANGE[1] + 1)]))
-            elif name == "duration":
-                self.plan.append(("choice", [f" {d}\n" for d in range(DURATION_RANGE[0], DURATION_RANGE[1] + 1)]))
-            elif name == "keyscale":
-                self.plan.append(("choice", [f" {k}\n" for k in KEYSCALES]))
-            elif name == "language":
-                self.plan.append(("choice", [f" {x}\n" for x in LANGUAGES]))
-            else:
-                self.plan.append(("choice", [f" {t}\n" for t in TIME_SIGNATURES]))
-        self.plan.append(("force", [self.v.tokenizer.convert_tokens_to_ids("</think>")]))
-
-    def _plan_lyrics(self) -> None:
-        if not self.sections:
-            self.plan.append(("free", None))
-            return
-        for i, name in enumerate(self.sections):
-            self._force(("\n" if i == 0 else "\n\n") + f"[{name}]\n")
-            self.plan.append(("free_section", self.section_tokens))
-        self.plan.append(("force", [self.v.eos]))
-
-    def _next(self) -> None:
-        self._acc, self._count = "", 0
-        if self.phase == "codes":
-            self._step = ("codes", None)
-            return
-        while self.plan:
-            kind, arg = self.plan.pop(0)
-            if kind == "force" and not arg:
-                continue
-            if kind == "choice":
-                arg = (arg, {p for o in arg for p in (o[:n] for n in range(1, len(o) + 1))},
-                       self._candidates(arg))
-            self._step = (kind, arg)
-            return
-        self._step = None
-        if self.phase == "cot":
-            self.done = True  # upstream stops at </think> in phase 1
-
-    _choice_cache: dict[tuple, dict[int, str]] = {}
-
-    def _candidates(self, options: list[str]) -> dict[int, str]:
-        key = (id(self.v), options[0], len(options))
-        if key not in Grammar._choice_cache:
-            Grammar._choice_cache[key] = self.v.choice_candidates(options)
-        return Grammar._choice_cache[key]
-
-    def allowed(self) -> tuple[list[int] | None, list[int]]:
-        """(only these tokens, or None for any) and tokens banned on top."""
-        step = self._step
-        v = self.v
-        if step is None:  # free after the plan (sample phase without sections): lyrics to EOS
-            return None, v.tensor("free")
-        kind, arg = step
-        if kind == "force":
-            return [arg[0]], []
-        if kind == "codes":
-            if self.target_codes is not None and self.codes_done >= self.target_codes:
-                return [v.eos], []
-            return v.tensor("codes" if self.target_codes is not None else "codes+eos"), []
-        if kind == "choice":
-            options, prefixes, candidates = arg
-            ok = [i for i, t in candidates.items() if self._acc + t in prefixes]
-            return ok, []
-        if kind in ("free_line", "free_section"):
-            if self._count >= arg:  # too long: end the line / section
-                return [v.encode("\n")[-1]], []
-            return None, v.tensor("free+eos")
-        return None, v.tensor("free")
-
-    def advance(self, token: int) -> None:
-        step = self._step
-        v = self.v
-        if step is None:
-            if token == v.eos:
-                self.done = True
-            return
-        kind, arg = step
-        if kind == "codes":
-            if token == v.eos:
-                self.done = True
-            else:
-                self.codes_done += 1
-            return
-        if kind == "force":
-            arg.pop(0)
-            if not arg:
-                if token == v.eos:
-                    self.done = True
-                self._next()
-            return
-        text = v.text.get(token, "")
-        self._acc += text
-        self._count += 1
-        if kind == "choice":
-            if self._acc in arg[0]:
-                self._next()
-        elif kind == "free_line" and ("\n" in text or self._count > arg):
-            self._next()
-        elif kind == "free_section" and ("\n\n" in self._acc or self._count > arg):
-            self._next()
-        elif kind == "free" and token == v.eos:
-            self.done = True
 
 
 # -- the loaded LM and its decoding loop ----------------------------------------------------------
@@ -448,7 +263,7 @@ class LanguageModel:
         params = inspect.signature(self.model.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
         self.device = device
-        self.vocab = Vocabulary(self.tokenizer)
+        self.vocab = Vocabulary(self.tokenizer, self.path)
         self.name = self.path.name
 
     # one decoding loop: upstream's _generate_with_cfg_custom / _generate_with_constrained_decoding
@@ -469,6 +284,8 @@ class LanguageModel:
         ids = batch["input_ids"].to(self.device)
         mask = batch["attention_mask"].to(self.device)
         rows = ids.shape[0]
+        # upstream's repetition penalty sees the conditional row whole: prompt (pads included) + output
+        seen = ids[0].tolist() if sampling.repetition_penalty != 1.0 else []
         out: list[int] = []
         past = None
         step_ids = ids
@@ -485,7 +302,7 @@ class LanguageModel:
                 if cfg:
                     logits = logits[1:2] + sampling.cfg_scale * (logits[0:1] - logits[1:2])
                 logits = logits[0:1, :self.vocab.size].clone()
-                token = self._pick(logits, grammar, sampling, generator, out)
+                token = self._pick(logits, grammar, sampling, generator, seen + out if seen else out)
                 grammar.advance(token)
                 out.append(token)
                 if progress is not None:
@@ -499,12 +316,13 @@ class LanguageModel:
     @staticmethod
     def _pick(logits: Any, grammar: Grammar, s: Sampling, generator: Any, previous: list[int]) -> int:
         """One token: the grammar's mask, repetition penalty, top-k, top-p (before temperature, as
-        upstream), temperature, multinomial. With a whitelist, the filters run on the allowed
-        logits only: every other token is -inf, so the distribution is the same, and sorting
-        64 000 codes instead of the whole vocabulary is what keeps this step cheap."""
+        upstream's PyTorch path), temperature, multinomial. With a whitelist, the filters run on the
+        allowed logits only: every other token is -inf, so the distribution is the same, and
+        sorting 64 000 codes instead of the whole vocabulary is what keeps this step cheap. The
+        grammar sees the guided logits first (upstream's top-1 decisions read them)."""
         import torch
 
-        only, banned = grammar.allowed()
+        only, banned = grammar.allowed(logits)
         index = None
         if only is not None:
             if len(only) == 1:
@@ -555,9 +373,10 @@ class LanguageModel:
         else:
             gen = torch.Generator("cpu").manual_seed(int(seeds[0]))
             grammar = Grammar(self.vocab, "cot", given=given)
+            # the bar's total is a typical chain of thought; upstream's cap is MAX_NEW_TOKENS
             report = (lambda n: progress("lm metadata", n, CAPTION_MAX_TOKENS + 64)) if progress else None
             text, n = self.decode(cot_prompt(tok, caption, lyrics), grammar, sampling=sampling, generator=gen,
-                                  max_new_tokens=CAPTION_MAX_TOKENS + 256,
+                                  max_new_tokens=MAX_NEW_TOKENS,
                                   unconditional=cot_prompt(tok, caption, lyrics, unconditional=True),
                                   progress=report, cancel=cancel)
             tokens += n
@@ -565,7 +384,8 @@ class LanguageModel:
             phases["metadata"] = time.perf_counter() - started
         cot = format_cot(metadata)
         target = int(duration * CODES_PER_SECOND)
-        budget = int(max(DURATION_RANGE[0], min(DURATION_RANGE[1], duration)) * CODES_PER_SECOND) + 500
+        budget = min(int(max(DURATION_RANGE[0], min(DURATION_RANGE[1], duration)) * CODES_PER_SECOND) + 500,
+                     MAX_NEW_TOKENS)
         codes = []
         codes_started = time.perf_counter()
         for i, seed in enumerate(seeds):
@@ -584,7 +404,7 @@ class LanguageModel:
 
     def write_sample(self, idea: str, *, language: str | None = None, instrumental: bool = False,
                      sections: list[str] | None = None, seed: int = 0, sampling: Sampling = Sampling(),
-                     max_new_tokens: int = 2048, progress: Callable[[str, int, int], None] | None = None,
+                     max_new_tokens: int = MAX_NEW_TOKENS, progress: Callable[[str, int, int], None] | None = None,
                      cancel: threading.Event | None = None) -> dict[str, Any]:
         """create_sample_from_query: caption, metadata and lyrics from an idea (no guidance there)."""
         import torch
@@ -599,7 +419,12 @@ class LanguageModel:
                                                 sampling.repetition_penalty),
                               generator=gen, max_new_tokens=max_new_tokens, progress=report, cancel=cancel)
         metadata, _ = parse_output(text)
-        metadata["lyrics"] = lyrics_after_thought(text) or ("[Instrumental]" if instrumental else "")
+        # with --sections the grammar knows where the lyrics are; otherwise upstream's extraction
+        lyrics = (self.tokenizer.decode(grammar.lyrics_tokens, skip_special_tokens=False).strip() if sections
+                  else lyrics_after_thought(text))
+        metadata["lyrics"] = lyrics or ("[Instrumental]" if instrumental else "")
+        if given:  # a given language is the song's even where the text lost it (a caption run wild)
+            metadata.setdefault("language", given["language"])
         seconds = time.perf_counter() - started
         metadata.update(tokens=n, seconds=round(seconds, 3), lm=self.name)
         return metadata
