@@ -267,6 +267,9 @@ def write_audio(path: str | Path, samples: np.ndarray | GrowingSamples, sample_r
 
     fmt = format_for(fmt or path)
     sf_format, default_subtype = FORMATS[fmt]
+    if subtype and not sf.check_format(sf_format, subtype):
+        subtype = None  # a source's PCM_16 asked of MP3/Ogg, FLOAT of FLAC: the format's own default
+    subtype = subtype or default_subtype
     if isinstance(samples, GrowingSamples):
         if fmt in ("wav", "flac"):
             _write_growing(path, samples, sample_rate, fmt, subtype)
@@ -278,10 +281,7 @@ def write_audio(path: str | Path, samples: np.ndarray | GrowingSamples, sample_r
         samples, sample_rate = resample(samples, sample_rate, target), target
     if fmt in ("mp3", "ogg") and samples.shape[0] > 2:
         samples = to_channels(samples, 2)
-    if subtype and not sf.check_format(sf_format, subtype):
-        subtype = None  # a source's PCM_16 asked of MP3/Ogg, FLOAT of FLAC: the format's own default
-    sf.write(str(path), samples.T, sample_rate, format=sf_format, subtype=subtype or default_subtype,
-             **_encoder_settings(fmt))
+    sf.write(str(path), samples.T, sample_rate, format=sf_format, subtype=subtype, **_encoder_settings(fmt))
 
 
 def _encoder_settings(fmt: str) -> dict[str, float]:
@@ -292,16 +292,12 @@ def _encoder_settings(fmt: str) -> dict[str, float]:
     return {}
 
 
-def _write_growing(path: str | Path, growing: GrowingSamples, sample_rate: int, fmt: str,
-                   subtype: str | None) -> None:
+def _write_growing(path: str | Path, growing: GrowingSamples, sample_rate: int, fmt: str, subtype: str) -> None:
     # libsndfile buffers whole codec blocks itself, so chunked writes give the whole write's bytes
     import soundfile as sf
 
-    sf_format, default_subtype = FORMATS[fmt]
-    if subtype and not sf.check_format(sf_format, subtype):
-        subtype = None
-    with sf.SoundFile(str(path), "w", sample_rate, growing.samples.shape[0], subtype or default_subtype,
-                      format=sf_format, **_encoder_settings(fmt)) as out:
+    with sf.SoundFile(str(path), "w", sample_rate, growing.samples.shape[0], subtype,
+                      format=FORMATS[fmt][0], **_encoder_settings(fmt)) as out:
         for chunk in growing.chunks():
             out.write(np.asarray(chunk.T, dtype=np.float32))
 
