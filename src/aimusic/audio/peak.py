@@ -355,11 +355,8 @@ def limit_true_peak(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float =
             touched = np.zeros(frames, bool)
             smallest_gain, limited = 1.0, 0
             for start, stop in segments:
-                gain = _limit_gain(envelope[start:stop], target, attack, release)
-                out[:, start:stop] *= gain.astype(np.float32)[None, :]
-                touched[start:stop] = True
-                smallest_gain = min(smallest_gain, float(gain.min()))
-                limited += int(np.count_nonzero(gain < 0.9999))
+                lowest, count = _apply_gain(out, envelope, start, stop, target, attack, release, touched)
+                smallest_gain, limited = min(smallest_gain, lowest), limited + count
             if on_candidate is not None:
                 on_candidate(GrowingSamples.complete(out))
         report["passes"] = attempt + 1
@@ -470,16 +467,23 @@ class _FirstPass:
         self.queued.append((max(0, first - self.reach), min(self.frames, last + self.reach + 1)))
 
     def _apply(self, envelope: np.ndarray, start: int, stop: int) -> None:
-        gain = _limit_gain(envelope[start:stop], self.target, self.attack, self.release)
         if self.out is None:
             self.out = self.samples.copy()
         if self.owned:  # kept should another pass need the input
             self.kept.append((start, stop, self.samples[:, start:stop].copy()))
-        self.out[:, start:stop] *= gain.astype(np.float32)[None, :]
-        self.touched[start:stop] = True
-        self.smallest_gain = min(self.smallest_gain, float(gain.min()))
-        self.limited += int(np.count_nonzero(gain < 0.9999))
+        lowest, count = _apply_gain(self.out, envelope, start, stop, self.target, self.attack, self.release,
+                                    self.touched)
+        self.smallest_gain, self.limited = min(self.smallest_gain, lowest), self.limited + count
         self.segments.append((start, stop))
+
+
+def _apply_gain(out: np.ndarray, envelope: np.ndarray, start: int, stop: int, target: float, attack: int,
+                release: int, touched: np.ndarray) -> tuple[float, int]:
+    """Limit one segment of `out` in place; (its smallest gain, frames it reduced)."""
+    gain = _limit_gain(envelope[start:stop], target, attack, release)
+    out[:, start:stop] *= gain.astype(np.float32)[None, :]
+    touched[start:stop] = True
+    return float(gain.min()), int(np.count_nonzero(gain < 0.9999))
 
 
 def _db(value: float) -> float:
