@@ -90,8 +90,11 @@ class ModelEntry:
 
 @lru_cache(maxsize=None)
 def _schema_of(model_cls: type[ModelInput]) -> dict[str, Any]:
-    # many entries share one input class, and schema generation is the slow part of `models`
-    return model_cls.model_json_schema()
+    # many entries share one input class, and schema generation is the slow part of `models`:
+    # kept on disk between runs too
+    from aimusic.catalog.schema_cache import schema_of
+
+    return schema_of(model_cls)
 
 
 def _json_type(prop: dict[str, Any]) -> str:
