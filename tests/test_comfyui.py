@@ -382,7 +382,8 @@ def test_timeout_takes_the_prompt_off_the_server(cli, fake, tmp_path):
     assert not list((tmp_path / "o").iterdir())
 
 
-def test_ctrl_c_interrupts_the_running_prompt_exit_130_no_file(fake, tmp_path):
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_interrupts_the_running_prompt_no_file(fake, tmp_path, stop, code):
     from conftest import SRC
 
     fake.step_delay = 0.3
@@ -395,9 +396,9 @@ def test_ctrl_c_interrupts_the_running_prompt_exit_130_no_file(fake, tmp_path):
                             stderr=subprocess.PIPE, text=True)
     prompt_id = fake.wait_running(timeout=30)
     time.sleep(0.4)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     _, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr
     assert fake.interrupted == [prompt_id]
     assert fake.running is None and not fake.pending
     assert fake.history[prompt_id]["status"]["status_str"] == "error"

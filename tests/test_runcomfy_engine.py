@@ -391,6 +391,28 @@ def test_sigint_during_polling_cancels_remotely_and_exits_130(rc, tmp_path):
     assert TOKEN not in stdout + stderr
 
 
+def test_sigterm_cleans_up_as_ctrl_c_does_and_exits_143(rc, tmp_path):
+    """An agent's timeout or a supervisor stops the CLI with SIGTERM: the remote job is cancelled,
+    nothing is left in the output folder, one line, exit 143 (128 + SIGTERM)."""
+    rc.polls_before_done = 10**6
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "aimusic", "run", ACE, "--provider", "runcomfy",
+                             "--input", json.dumps(INPUTS[ACE]), "-o", str(out), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while rc.status_calls < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert rc.status_calls >= 2, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert rc.cancels == ["req-0001"]
+    error = json.loads(stderr.strip().splitlines()[-1])["error"]
+    assert error["code"] == 143 and error["type"] == "terminated" and "Traceback" not in stderr
+    assert everything_in(out) == []
+
+
 def test_sigint_after_the_job_started_reports_not_cancellable(rc, tmp_path):
     rc.polls_before_done = 10**6
     rc.cancellable = False

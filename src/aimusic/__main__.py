@@ -1,5 +1,3 @@
-import sys
+from aimusic.cli import entry
 
-from aimusic.cli import main
-
-sys.exit(main())
+entry()

@@ -143,6 +143,14 @@ class Interrupted(AimusicError):
     advice = "The user interrupted: do not retry unless asked."
 
 
+class Terminated(Interrupted):
+    """SIGTERM (a supervisor or an agent's timeout stopping the CLI), after the same clean-up as
+    Ctrl-C; 143 = 128 + SIGTERM, as a shell reports a process the signal ended."""
+    exit_code = 143
+    type = "terminated"
+    advice = "The process was told to stop: do not retry unless asked."
+
+
 def error_classes() -> dict[str, type[AimusicError]]:
     """Every error class by its `type` (subclasses defined elsewhere included)."""
     found: dict[str, type[AimusicError]] = {}

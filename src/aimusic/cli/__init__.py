@@ -111,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         emit_error(error, json_mode)
         code = error.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
-        error = Interrupted("interrupted")
+        from aimusic.errors import Terminated
+
+        error = Terminated("terminated") if _TERMINATED else Interrupted("interrupted")
         emit_error(error, json_mode)
         code = error.exit_code
     except AimusicError as exc:
@@ -119,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
+        if _TERMINATED and isinstance(exc, Interrupted):  # the engine's clean-up said "interrupted"
+            from aimusic.errors import Terminated
+
+            exc = Terminated(exc.message, field=exc.field, hint=exc.hint, details=exc.details)
         emit_error(exc, json_mode)
         code = exc.exit_code
     except BrokenPipeError:
@@ -138,5 +144,33 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+_TERMINATED = False
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM goes the way of Ctrl-C (remote jobs cancelled, nothing half-written, one line),
+    in the CLI's own process only: a worker process that inherited this handler dies as the
+    signal's default would have it, which is how pools stop their workers."""
+    global _TERMINATED
+    import signal
+
+    if os.getpid() != _MAIN_PID:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    if _TERMINATED:
+        return  # already on the way out: a second SIGTERM must not break the clean-up
+    _TERMINATED = True
+    raise KeyboardInterrupt
+
+
+_MAIN_PID = os.getpid()
+
+
 def entry() -> None:
+    import signal
+
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
+    signal.signal(signal.SIGTERM, _on_sigterm)
     sys.exit(main())
