@@ -209,7 +209,7 @@ def os_error(exc: OSError, what: str = "") -> AimusicError | None:
 ERROR_CLASSES: tuple[type[AimusicError], ...] = (
     UsageError, InputError, InputFileError, UpstreamError, InternalError, CannotWriteError, DiskFullError,
     RetryableError, AuthError,
-    NotConfiguredError, Interrupted)
+    NotConfiguredError, Interrupted, Terminated)
 
 SUCCESS_ADVICE = "Hand the printed file paths to the user."
 
@@ -226,4 +226,5 @@ EXIT_CODES: dict[int, str] = {
     77: "not signed in, token rejected, or insufficient balance",
     78: "not configured: the message names the fix",
     130: "interrupted (Ctrl-C), after cancelling any remote job",
+    143: "stopped by SIGTERM, after the same clean-up as Ctrl-C",
 }
