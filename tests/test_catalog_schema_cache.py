@@ -96,3 +96,20 @@ def test_models_json_is_the_same_cold_and_warm(cli_subprocess, isolated_user_dir
     assert (isolated_user_dirs / "cache" / "input-schemas.json").is_file()  # kept by the first run
     warm = cli_subprocess("models", "--json")
     assert cold.code == 0 and cold.stdout == warm.stdout and json.loads(warm.stdout)
+
+
+def test_a_cache_folder_that_cannot_be_written_or_junk_is_no_failure(fresh_cache, monkeypatch, tmp_path):
+    from aimusic.catalog import schema_cache
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("AIMUSIC_CACHE_DIR", str(blocked))
+    generated = _schemas()
+    schema_cache._save()  # cannot be kept: nothing raised, nothing written
+    assert blocked.read_text().startswith("a file") and not list(tmp_path.glob(".input-schemas*"))
+    fresh_cache()
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    monkeypatch.setenv("AIMUSIC_CACHE_DIR", str(folder))
+    (folder / "input-schemas.json").write_text("[" * 100_000 + "]" * 100_000)  # nesting past any parser
+    assert _schemas() == generated

@@ -50,7 +50,7 @@ def _state() -> dict[str, Any]:
                 stored = json.loads(path.read_text(encoding="utf-8"))
                 if isinstance(stored, dict) and stored.get("stamp") == stamp and isinstance(stored.get("entries"), dict):
                     entries = stored["entries"]
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             entries = {}  # unreadable or not ours: regenerate
         _STATE.update(stamp=stamp, entries=entries, dirty=False)
     return _STATE
@@ -94,20 +94,16 @@ def _file_stamp(model_cls: type) -> list[Any] | None:
 
 def _save() -> None:
     state = _STATE
-    if not state.get("dirty"):
+    if not state.get("dirty") or len(state["entries"]) > MAX_ENTRIES:
         return
-    entries = state["entries"]
-    if len(entries) > MAX_ENTRIES:
-        return
+    state["dirty"] = False
+    partial = None
     try:
         path = _path()
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{CACHE_NAME}.{os.getpid()}.part")
-        partial.write_text(json.dumps({"stamp": state["stamp"], "entries": entries}), encoding="utf-8")
+        partial.write_text(json.dumps({"stamp": state["stamp"], "entries": state["entries"]}), encoding="utf-8")
         os.replace(partial, path)  # whole or not at all: a reader never sees half a file
     except (OSError, TypeError, ValueError):
-        try:
-            partial.unlink()
-        except (OSError, UnboundLocalError):
-            pass
-    state["dirty"] = False
+        if partial is not None:
+            partial.unlink(missing_ok=True)
