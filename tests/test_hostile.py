@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from conftest import music_like, run_cli
 from fakes.hostile_server import HostileRunComfy, echoes
+from fakes.loopback import LoopbackServer, QuietHandler
 
 from aimusic.errors import EXIT_CODES
 
@@ -541,46 +542,45 @@ def test_fuzz_mcp_tool_arguments(tmp_path, name, arguments):
     assert [p for p in files_under(tmp_path) if (tmp_path / "mcp") not in p.parents] == []
 
 
+class _AnswerServer(LoopbackServer):
+    """Answers GET `path` with `body(path)`: bytes, or a (chunk, count) pair sent `count` times
+    under one Content-Length, so a client that stops reading early shows in `sent`."""
+
+    def __init__(self, body) -> None:
+        self.body, self.sent = body, 0
+
+    class handler_class(QuietHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            body = self.fake.body(self.path)
+            chunk, count = body if isinstance(body, tuple) else (body, 1)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if chunk.startswith(b"\x1f\x8b"):
+                self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(chunk) * count))
+            self.end_headers()
+            for _ in range(count):
+                self.wfile.write(chunk)
+                self.fake.sent += 1
+
+
 def test_an_api_answer_is_read_under_a_size_cap_and_gzip_still_decodes():
     """A hosted API's JSON answer is read with a cap (a 17 MiB 'status' is the provider's fault, 69,
     read no further than the cap) and a compressed answer is decoded once."""
     import gzip
-    import http.server
-    import threading
 
     import httpx
 
     from aimusic.engines.http import MAX_ANSWER_BYTES, HttpCall, send
     from aimusic.errors import UpstreamError
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the stdlib's name
-            body = gzip.compress(b'{"ok": 1}') if self.path == "/gz" else b"x" * (MAX_ANSWER_BYTES + 2**20)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            if self.path == "/gz":
-                self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            try:
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        with httpx.Client() as client:
-            call = HttpCall(provider="Stand-in", action="status", safe=True)
-            assert send(client, "GET", base + "/gz", call).json() == {"ok": 1}
-            with pytest.raises(UpstreamError, match="over 16 MiB"):
-                send(client, "GET", base + "/huge", call)
-    finally:
-        server.shutdown()
+    answers = _AnswerServer(lambda path: gzip.compress(b'{"ok": 1}') if path == "/gz"
+                            else (b"x" * 2**20, MAX_ANSWER_BYTES // 2**20 + 1))
+    with answers, httpx.Client() as client:
+        call = HttpCall(provider="Stand-in", action="status", safe=True)
+        assert send(client, "GET", answers.origin + "/gz", call).json() == {"ok": 1}
+        with pytest.raises(UpstreamError, match="over 16 MiB"):
+            send(client, "GET", answers.origin + "/huge", call)
 
 
 def test_a_trickling_body_is_a_stall_once_it_has_started(monkeypatch):
@@ -608,42 +608,14 @@ def test_a_trickling_body_is_a_stall_once_it_has_started(monkeypatch):
 def test_a_comfyui_answer_is_read_under_a_cap(monkeypatch):
     """A 'ComfyUI server' whose /object_info never ends is the server's fault (69), read no
     further than the cap; a normal answer still reads."""
-    import http.server
-    import threading
-
     from aimusic.engines.comfyui import client as comfy_client
     from aimusic.errors import UpstreamError
 
     monkeypatch.setattr(comfy_client, "MAX_ANSWER_BYTES", 1024**2)
-    sent = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the stdlib's name
-            endless = self.path.startswith("/object_info")
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            try:
-                if not endless:
-                    self.wfile.write(b'{"system": {"comfyui_version": "0.3.1"}}')
-                    return
-                self.wfile.write(b'{"KSampler": "')
-                for _ in range(64):  # 64 MiB unless the client stops reading
-                    self.wfile.write(b"x" * 1024**2)
-                    sent.append(1)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with comfy_client.ComfyClient(f"http://127.0.0.1:{server.server_port}") as comfy:
-            assert comfy.version() == "0.3.1"
-            with pytest.raises(UpstreamError, match="over 1 MiB") as caught:
-                comfy.object_info()
-        assert caught.value.exit_code == 69 and len(sent) < 32
-    finally:
-        server.shutdown()
+    answers = _AnswerServer(lambda path: (b"x" * 1024**2, 64) if path.startswith("/object_info")
+                            else b'{"system": {"comfyui_version": "0.3.1"}}')
+    with answers, comfy_client.ComfyClient(answers.origin) as comfy:
+        assert comfy.version() == "0.3.1"
+        with pytest.raises(UpstreamError, match="over 1 MiB") as caught:
+            comfy.object_info()
+    assert caught.value.exit_code == 69 and answers.sent < 32  # 64 MiB unless the client stops reading
