@@ -133,3 +133,46 @@ def test_remix_at_strength_zero_returns_the_source(tmp_path):
     out, _ = decode(result.files[0])
     src, _ = decode(source)
     assert np.array_equal(out, src)
+
+
+# Debian's `asc-music` (the README's set-up installs it): three real recordings nobody here made,
+# 22.05 kHz stereo MP3s of 5-7 minutes, loud (up to +1.6 dBTP as shipped)
+ASC_MUSIC = Path("/usr/share/games/asc/music")
+
+
+def _real_track(name: str = "machine_wars.mp3") -> Path:
+    track = ASC_MUSIC / name
+    assert track.is_file(), f"{track} is missing: run the README's set-up (apt-get install asc-music)"
+    return track
+
+
+@pytest.mark.parametrize("ext", ["flac", "ogg"])
+def test_a_real_recording_finishes_on_target_on_both_meters(cli_subprocess, tmp_path, ext):
+    """A whole 4m51s real MP3 through `aimusic finish` (a child process: a crash in an encoder
+    is a failure here, not the end of the test run), judged decoded by ffmpeg and libebur128."""
+    track = _real_track()
+    assert ffmpeg_levels(track)["true_peak_dbtp"] > 1.0  # the source really is over the ceiling
+    source_frames = decode(track)[0].shape[1]  # (the MP3 header's frame count is only an estimate)
+    out = tmp_path / f"finished.{ext}"
+    result = cli_subprocess("finish", str(track), "-o", str(out), "--json")
+    assert result.code == 0, result.stderr[-800:]
+    decoded, rate = decode(out)
+    if ext == "flac":
+        assert decoded.shape[1] == source_frames and rate == 22050
+    else:  # Ogg at the source's rate; the Vorbis decoder's length is the encoder's to round
+        assert abs(decoded.shape[1] - source_frames) < 0.05 * rate
+    judge, ffmpeg = libebur128_levels(decoded, rate), ffmpeg_levels(out)
+    assert judge["true_peak_dbtp"] <= -1.0 and ffmpeg["true_peak_dbtp"] <= -1.0
+    assert judge["lufs"] == pytest.approx(-14.0, abs=0.3) and ffmpeg["lufs"] == pytest.approx(-14.0, abs=0.3)
+    assert result.json()["report"]["output"]["integrated_lufs"] == pytest.approx(judge["lufs"], abs=0.05)
+
+
+def test_inpaint_of_a_real_mp3_keeps_its_decoded_samples_exactly(tmp_path):
+    track = _real_track()
+    src, _ = decode(track)
+    result = aimusic.run(INPAINT, {"audio": str(track), "tags": "orchestral", "start_time": 60.0,
+                                   "end_time": 64.0, "seed": 1}, tmp_path / "out")
+    out, rate = decode(result.files[0])
+    a, b = int(60.0 * rate), int(64.0 * rate)
+    assert out.shape == src.shape and not np.array_equal(out[:, a:b], src[:, a:b])
+    assert np.array_equal(out[:, :a], src[:, :a]) and np.array_equal(out[:, b:], src[:, b:])

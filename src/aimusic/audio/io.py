@@ -234,9 +234,9 @@ class GrowingSamples:
             self._abandoned = True
             self._changed.notify_all()
 
-    def chunks(self, min_frames: int = 1 << 15):
-        """Yield [channels, n] views of the final frames in order, at least `min_frames` at a time
-        (except the last), until every frame was yielded. Raises SamplesAbandoned."""
+    def chunks(self, min_frames: int = 1 << 15, max_frames: int = 1 << 16):
+        """Yield [channels, n] views of the final frames in order, `min_frames` to `max_frames` at
+        a time (the last may be shorter), until every frame was yielded. Raises SamplesAbandoned."""
         done = 0
         while done < self.frames:
             with self._changed:
@@ -247,12 +247,13 @@ class GrowingSamples:
                 if self._abandoned:
                     raise SamplesAbandoned("the samples were abandoned")
                 ready = self._ready
-            yield self.samples[:, done:ready]
+            for start in range(done, ready, max_frames):
+                yield self.samples[:, start:min(ready, start + max_frames)]
             done = ready
 
     def result(self) -> np.ndarray:
         """The whole array, once every frame is final."""
-        for _ in self.chunks(self.frames or 1):
+        for _ in self.chunks(self.frames or 1, self.frames or 1):
             pass
         return self.samples
 
@@ -272,7 +273,7 @@ def write_audio(path: str | Path, samples: np.ndarray | GrowingSamples, sample_r
     subtype = subtype or default_subtype
     if isinstance(samples, GrowingSamples):
         if fmt in ("wav", "flac"):
-            _write_growing(path, samples, sample_rate, fmt, subtype)
+            _write_chunks(path, samples, sample_rate, fmt, subtype)
             return
         samples = samples.result()
     samples = np.asarray(samples, dtype=np.float32)
@@ -281,7 +282,7 @@ def write_audio(path: str | Path, samples: np.ndarray | GrowingSamples, sample_r
         samples, sample_rate = resample(samples, sample_rate, target), target
     if fmt in ("mp3", "ogg") and samples.shape[0] > 2:
         samples = to_channels(samples, 2)
-    sf.write(str(path), samples.T, sample_rate, format=sf_format, subtype=subtype, **_encoder_settings(fmt))
+    _write_chunks(path, GrowingSamples.complete(samples), sample_rate, fmt, subtype)
 
 
 def _encoder_settings(fmt: str) -> dict[str, float]:
@@ -292,8 +293,11 @@ def _encoder_settings(fmt: str) -> dict[str, float]:
     return {}
 
 
-def _write_growing(path: str | Path, growing: GrowingSamples, sample_rate: int, fmt: str, subtype: str) -> None:
-    # libsndfile buffers whole codec blocks itself, so chunked writes give the whole write's bytes
+def _write_chunks(path: str | Path, growing: GrowingSamples, sample_rate: int, fmt: str, subtype: str) -> None:
+    # Always a chunk at a time, never one call for the whole: libvorbis keeps a buffer the size of
+    # one write on the stack (alloca), so a single write of more than about 90 s of stereo Ogg
+    # overflows it and kills the process (libsndfile#1095, python-soundfile#426). libsndfile
+    # buffers whole codec blocks itself, so chunked writes give the whole write's bytes.
     import soundfile as sf
 
     with sf.SoundFile(str(path), "w", sample_rate, growing.samples.shape[0], subtype,
