@@ -17,7 +17,8 @@ from aimusic.engines.sketch.lyrics_melody import LyricSection, parse_lyrics
 from aimusic.engines.sketch.styles import (CRASH, GENRES, KICK, MOODS, OPEN_HAT, SNARE, TOM_HIGH, TOM_LOW,
                                            TOM_MID, DrumPattern, Genre)
 from aimusic.engines.sketch.tags import TagDecisions, parse_tags
-from aimusic.engines.sketch.theory import Chord, Key, nearest_pitch, parse_key, roman_chord, voice_lead
+from aimusic.engines.sketch.theory import (Chord, Key, check_keyscale, nearest_pitch, parse_key, roman_chord,
+                                            voice_lead)
 
 BEATS_PER_BAR = 4
 STEPS_PER_BAR = 16
@@ -127,6 +128,14 @@ class ComposeRequest:
     tail_seconds: float | None = None
     form_kind: str | None = None      # one section of this kind for the whole piece (edits)
     syllabify: Callable[[str], list[str]] | None = None  # lyric line -> sung syllables (the singer's)
+
+    @classmethod
+    def of_text_to_audio(cls, request: Any, seed: int, vocal: Any = None) -> "ComposeRequest":
+        """What a text-to-audio request (`SketchInput`) composes, with the planned vocal's syllables:
+        one place, so a re-render of a recorded take (stems) composes exactly what the take did."""
+        return cls(tags=request.tags, lyrics=request.lyrics, duration=float(request.duration), seed=seed,
+                   loop=bool(request.loop), bpm=request.bpm, key=check_keyscale(request.keyscale),
+                   syllabify=vocal.syllabify if vocal else None)
 
 
 # ---------------------------------------------------------------- decisions

@@ -9,7 +9,6 @@ from pydantic import Field
 from aimusic.engines.base import Availability, Engine, EngineResult, Lane, RunContext, Take, package_versions
 from aimusic.engines.options import EngineOptions
 from aimusic.engines.sketch.metadata import arrangement_metadata
-from aimusic.engines.sketch.theory import check_keyscale
 
 
 class SketchOptions(EngineOptions):
@@ -69,10 +68,7 @@ class SketchEngine(Engine):
         renderer = choose_renderer(options.renderer or request.renderer, options.soundfont)
         vocal = plan_vocal(request, options, seed, ctx.notice)   # None: nothing to sing
         ctx.progress("compose", 0, 3, "composing")
-        arrangement = compose(ComposeRequest(
-            tags=request.tags, lyrics=request.lyrics, duration=float(request.duration), seed=seed,
-            loop=bool(request.loop), bpm=request.bpm, key=check_keyscale(request.keyscale),
-            syllabify=vocal.syllabify if vocal else None))
+        arrangement = compose(ComposeRequest.of_text_to_audio(request, seed, vocal))
         ctx.check_cancelled()
         ctx.progress("render", 1, 3, f"rendering with the {renderer} renderer"
                      + (f" and a sung {vocal.voice} vocal" if vocal else ""))

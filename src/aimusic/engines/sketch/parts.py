@@ -84,7 +84,6 @@ def separate(request: Any, ctx: RunContext, sink: Any) -> EngineResult:
     from aimusic.catalog import get_model
     from aimusic.engines.sketch.compose import ComposeRequest, compose
     from aimusic.engines.sketch.render import render
-    from aimusic.engines.sketch.theory import check_keyscale
     from aimusic.engines.sketch.voice.integrate import plan_vocal
     from aimusic.schemas import is_url, validate
 
@@ -102,10 +101,7 @@ def separate(request: Any, ctx: RunContext, sink: Any) -> EngineResult:
                               else None)
     vocal = plan_vocal(original, options, seed)
     ctx.progress("compose", 0, 3, "composing the recorded request again")
-    arrangement = compose(ComposeRequest(
-        tags=original.tags, lyrics=original.lyrics, duration=float(original.duration), seed=seed,
-        loop=bool(original.loop), bpm=original.bpm, key=check_keyscale(original.keyscale),
-        syllabify=vocal.syllabify if vocal else None))
+    arrangement = compose(ComposeRequest.of_text_to_audio(original, seed, vocal))
     ctx.check_cancelled()
     ctx.progress("render", 1, 3, "rendering every part on its own stem")
     rendered = render(vocal.accompaniment(arrangement) if vocal else arrangement, "synth", seed,
