@@ -77,6 +77,23 @@ def run_cli_subprocess(*args: str, env: dict | None = None, stdin: str | None = 
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory) -> Path:
+    """A tiny random-weight ACE-Step 1.5 turbo pipeline on disk, built once for every module
+    (tests only read it)."""
+    from local_acestep_fixtures import save_tiny_pipeline
+
+    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-acestep-turbo"), is_turbo=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_base_dir(tmp_path_factory) -> Path:
+    """The same, as the base model (extract, lego, complete)."""
+    from local_acestep_fixtures import save_tiny_pipeline
+
+    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-acestep-base"), is_turbo=False)
+
+
 @pytest.fixture
 def cli():
     return run_cli

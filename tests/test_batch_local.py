@@ -4,17 +4,8 @@ in one batched pipeline call (the engine's `variations`), on the real diffusers 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-import pytest
-from local_acestep_fixtures import save_tiny_pipeline
 
 TURBO = "local/ace-step-1.5-turbo/text-to-audio"
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory) -> Path:
-    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-acestep-batch"), is_turbo=True)
 
 
 def test_matching_local_items_share_one_pipeline_call(tiny_dir, tmp_path, cli):

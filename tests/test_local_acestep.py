@@ -17,20 +17,9 @@ import pytest
 import soundfile as sf
 
 from conftest import SRC, music_like
-from local_acestep_fixtures import save_tiny_pipeline
 
 TURBO = "local/ace-step-1.5-turbo"
 FAST = {"steps": 2}  # tests that are not about presets run 2 steps
-
-
-@pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory) -> Path:
-    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-acestep-turbo"), is_turbo=True)
-
-
-@pytest.fixture(scope="session")
-def tiny_base_dir(tmp_path_factory) -> Path:
-    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-acestep-base"), is_turbo=False)
 
 
 def _read(path) -> tuple[np.ndarray, int]:

@@ -13,17 +13,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from local_acestep_fixtures import (ScriptedLM, save_tiny_lm, save_tiny_lora, save_tiny_pipeline, teacher,
+from local_acestep_fixtures import (ScriptedLM, save_tiny_lm, save_tiny_lora, teacher,
                                     tiny_lm_tokenizer)
 
 T2A = "local/ace-step-1.5-turbo/text-to-audio"
 # all of bpm/key/time signature given: upstream skips the metadata phase (fast with a random LM)
 METAS = {"bpm": 100, "keyscale": "A minor", "timesignature": "4"}
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory) -> Path:
-    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-acestep"), is_turbo=True)
 
 
 @pytest.fixture(scope="module")
@@ -424,8 +419,6 @@ def test_caption_bans_codes_and_the_backtick_only_and_stops_at_512_tokens():
 
 
 def test_given_fields_are_injected_whatever_the_model_wants():
-    from aimusic.engines.local_acestep import lm
-
     def wants_120(text):  # the model pushes "120" wherever a bpm digit could go
         return {"1": 40.0} if text.split("\n")[-1].startswith("bpm:") else None
     target = COT.replace("bpm: 120", "bpm: 77").replace("keyscale: C major", "keyscale: F# minor")
