@@ -164,13 +164,11 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-_MAIN_PID = os.getpid()
+_MAIN_PID = os.getpid()  # the CLI's process: a forked worker inherits the value, not the identity
 
 
 def entry() -> None:
     import signal
 
-    global _MAIN_PID
-    _MAIN_PID = os.getpid()
     signal.signal(signal.SIGTERM, _on_sigterm)
     sys.exit(main())

@@ -384,7 +384,7 @@ def send(client: httpx.Client, method: str, url: str, call: HttpCall, guard: Cal
             raise Interrupted("cancelled")
         response = None
         try:
-            response = _bounded_answer(client, method, url, call, **kwargs)
+            response = bounded_request(client, method, url, f"{call.provider} {call.action}", **kwargs)
         except transient_errors() as exc:
             if not call.safe and not is_connect_fault(exc):
                 raise transport_error(exc, call.provider, action=call.action, sent=True) from None
@@ -426,10 +426,6 @@ class StallWatch:
                 raise RetryableError(f"{self.what} stalled: {self.window_bytes} bytes in "
                                      f"{now - self.window_start:.0f} s", hint="retry later")
             self.window_start, self.window_bytes = now, 0
-
-
-def _bounded_answer(client: httpx.Client, method: str, url: str, call: HttpCall, **kwargs: Any) -> httpx.Response:
-    return bounded_request(client, method, url, f"{call.provider} {call.action}", **kwargs)
 
 
 def bounded_request(client: httpx.Client, method: str, url: str, what: str, *,
