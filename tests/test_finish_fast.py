@@ -82,12 +82,17 @@ def test_encode_follows_the_limiter_and_stops_when_superseded(tmp_path):
     from aimusic.audio.io import GrowingSamples, SamplesAbandoned, write_audio
 
     x = music_like(5, RATE)
-    write_audio(tmp_path / "whole.flac", x, RATE, "flac")
+    # libsndfile's own one-call write: the chunked writes must give its bytes
+    from aimusic.audio.io import FLAC_COMPRESSION
+
+    sf.write(tmp_path / "whole.flac", x.T, RATE, format="FLAC", subtype="PCM_24", compression_level=FLAC_COMPRESSION)
+    write_audio(tmp_path / "chunked.flac", x, RATE, "flac")
     growing = GrowingSamples(x)
     for frames in range(0, x.shape[1] + 50_000, 50_000):
         growing.extend_to(frames)
     write_audio(tmp_path / "grown.flac", growing, RATE, "flac")
-    assert (tmp_path / "grown.flac").read_bytes() == (tmp_path / "whole.flac").read_bytes()
+    whole = (tmp_path / "whole.flac").read_bytes()
+    assert (tmp_path / "grown.flac").read_bytes() == whole and (tmp_path / "chunked.flac").read_bytes() == whole
 
     discarded = []
     ahead = EncodeAhead(lambda g: g.result().copy(), discard=discarded.append)
